@@ -1,0 +1,56 @@
+# pgreel developer tasks. Every variable can be overridden, e.g.
+#   make db-up proxy PGREEL_DB_PORT=55432 PORT=6543
+#   make replay FILE=sessions/pseudo_user_2025-10-07_21-30-15.json
+#   make test TEST_FLAGS='--filter IntegrationTests'
+
+SWIFT          ?= swift
+# The demo PostgreSQL (scripts/db.sh) listens on 127.0.0.1:$(PGREEL_DB_PORT).
+PGREEL_DB_PORT ?= 5432
+# The proxy listens on 127.0.0.1:$(PORT).
+PORT           ?= 5433
+UPSTREAM       ?= postgres://postgres@127.0.0.1:$(PGREEL_DB_PORT)/postgres
+DB_URL         ?= $(UPSTREAM)
+TEST_FLAGS     ?=
+PGREEL         := .build/debug/pgreel
+
+export PGREEL_DB_PORT
+
+.PHONY: build db-up db-down db-status proxy monitor run replay test clean
+
+build:
+	$(SWIFT) build
+
+db-up:
+	@bash scripts/db.sh up
+
+db-down:
+	@bash scripts/db.sh down
+
+db-status:
+	@bash scripts/db.sh status
+
+proxy: build
+	$(PGREEL) proxy --listen 127.0.0.1:$(PORT) --upstream $(UPSTREAM)
+
+monitor: build
+	$(PGREEL) monitor --listen 127.0.0.1:$(PORT) --upstream $(UPSTREAM)
+
+# The demo database, then the proxy in the foreground.
+run: db-up
+	@$(MAKE) --no-print-directory proxy
+
+replay:
+	@if [ -z "$(FILE)" ]; then \
+		echo "make replay: FILE is not set; usage: make replay FILE=sessions/<file>.json [DB_URL=postgres://...]" >&2; \
+		exit 2; \
+	fi
+	$(SWIFT) build
+	$(PGREEL) replay "$(FILE)" --db-url "$(DB_URL)"
+
+# Builds everything first, so a compile error shows up as such; any failing test fails the target.
+test:
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build $(TEST_FLAGS)
+
+clean:
+	rm -rf .build

@@ -1,0 +1,403 @@
+/// Everything `pgreel proxy` runs with, resolved from command-line flags, a TOML file and defaults
+/// (in that order of precedence), with every upstream password already found and every value checked.
+public struct ProxyConfiguration: Sendable, Equatable {
+    public static let defaultListenHost = "127.0.0.1"
+    public static let defaultListenPort = 5433
+    public static let defaultUpstream = "postgres://postgres@localhost:5432/postgres"
+    public static let defaultUserName = "pseudo_user"
+    public static let defaultSessionsDirectory = "./sessions"
+    public static let defaultMaxRecordedRows = 1000
+
+    public var listenHost: String
+    /// 0 lets the system pick a free port.
+    public var listenPort: Int
+    /// The pseudo users, in the order they were given (file first, then `--user` flags).
+    public var users: [PseudoUser]
+    public var sessionsDirectory: String
+    public var recording: Bool
+    /// Rows kept per result set in session files (the rest are counted and digested). 0 keeps none.
+    public var maxRecordedRows: Int
+    public var logFormat: LogFormat
+    public var quiet: Bool
+    /// The `--config` file, if one was read.
+    public var configFile: String?
+    /// Things worth telling the user that do not stop the proxy (a readable file with passwords, an ignored
+    /// pgpass file, a user that accepts any password ...). The CLI prints them at startup.
+    public var warnings: [String]
+
+    public init(
+        listenHost: String = ProxyConfiguration.defaultListenHost,
+        listenPort: Int = ProxyConfiguration.defaultListenPort, users: [PseudoUser],
+        sessionsDirectory: String = ProxyConfiguration.defaultSessionsDirectory, recording: Bool = true,
+        maxRecordedRows: Int = ProxyConfiguration.defaultMaxRecordedRows, logFormat: LogFormat = .text,
+        quiet: Bool = false, configFile: String? = nil, warnings: [String] = []
+    ) {
+        self.listenHost = listenHost
+        self.listenPort = listenPort
+        self.users = users
+        self.sessionsDirectory = sessionsDirectory
+        self.recording = recording
+        self.maxRecordedRows = maxRecordedRows
+        self.logFormat = logFormat
+        self.quiet = quiet
+        self.configFile = configFile
+        self.warnings = warnings
+    }
+
+    /// The pseudo user a startup message names; names are compared exactly, as PostgreSQL does.
+    public func user(named name: String) -> PseudoUser? {
+        self.users.first { $0.name == name }
+    }
+
+    /// `host:port` as a client would write it (brackets around IPv6).
+    public var listenAddress: String {
+        "\(UpstreamURL.bracketed(self.listenHost)):\(self.listenPort)"
+    }
+}
+
+extension ProxyConfiguration: CustomStringConvertible {
+    /// A multi-line summary without any password (the users' upstreams are masked).
+    public var description: String {
+        var lines = ["listen: \(self.listenAddress)"]
+        lines += self.users.map { "user: \($0.description)" }
+        lines.append("sessions: \(self.sessionsDirectory)\(self.recording ? "" : " (recording off)")")
+        lines.append("max recorded rows: \(self.maxRecordedRows)")
+        lines.append("log format: \(self.logFormat.rawValue)\(self.quiet ? " (quiet)" : "")")
+        return lines.joined(separator: "\n")
+    }
+}
+
+// MARK: - Resolving flags, file and defaults
+
+extension ProxyConfiguration {
+    /// Builds the configuration: flags override the file, the file overrides the defaults.
+    ///
+    /// - Parameters:
+    ///   - environment: the process environment (PGPASSWORD, PGPASSFILE, HOME, PGUSER, `password_env` variables).
+    ///   - readFile: reads the `--config` file and the pgpass file.
+    ///   - fileStatus: permissions of those files (a readable config file with passwords gets a warning; a pgpass
+    ///     file with group or world access is ignored, as libpq does).
+    public static func resolve(
+        flags: CommandLineFlags,
+        environment: [String: String],
+        readFile: (String) throws -> String,
+        fileStatus: (String) -> FileStatus? = LocalFiles.status(of:)
+    ) throws(ConfigError) -> ProxyConfiguration {
+        var warnings: [String] = []
+
+        var file: ConfigFile?
+        if let path = flags.config {
+            let text: String
+            do {
+                text = try readFile(path)
+            } catch let error as ConfigError {
+                throw error
+            } catch {
+                throw .cannotReadFile(path: path, reason: "\(error)")
+            }
+            let parsed = try ConfigFile.parse(text, path: path, environment: environment)
+            if parsed.containsPasswords, let status = fileStatus(path), status.isGroupOrWorldReadable {
+                warnings.append(
+                    "\(path) holds passwords and others can read it (mode \(String(status.permissions, radix: 8))); "
+                        + "chmod 600 \(path)"
+                )
+            }
+            file = parsed
+        }
+
+        // Listen address: a flag without a host (":6000", "6000") keeps the host from the file or the default.
+        var listenHost = Self.defaultListenHost
+        var listenPort = Self.defaultListenPort
+        for address in [file?.listen, try flags.listen.map(Self.parseListenFlag)].compactMap({ $0 }) {
+            listenHost = address.host ?? listenHost
+            listenPort = address.port
+        }
+
+        var sessions = flags.sessions ?? file?.sessions ?? Self.defaultSessionsDirectory
+        if sessions.isEmpty {
+            throw .invalidValue(key: "--sessions", reason: "must not be empty")
+        }
+        sessions = Self.expandTilde(sessions, environment: environment)
+
+        let recording = flags.noRecord ? false : (file?.record ?? true)
+        if let rows = flags.maxRecordedRows, rows < 0 {
+            throw .invalidValue(key: "--max-recorded-rows", reason: "must be 0 or more, not \(rows)")
+        }
+        let maxRecordedRows = flags.maxRecordedRows ?? file?.maxRecordedRows ?? Self.defaultMaxRecordedRows
+
+        var logFormat = file?.logFormat ?? .text
+        if let name = flags.logFormat {
+            do {
+                logFormat = try LogFormat(name: name)
+            } catch {
+                throw .inFlag("--log-format", error)
+            }
+        }
+        let quiet = flags.quiet || (file?.quiet ?? false)
+
+        var resolver = UpstreamResolver(file: file, flagUpstream: flags.upstream, environment: environment)
+        let users = try Self.resolveUsers(flags: flags, file: file, resolver: &resolver, warnings: &warnings)
+        let resolved = try resolver.resolvePasswords(users, readFile: readFile, fileStatus: fileStatus)
+        warnings += resolver.warnings
+
+        return ProxyConfiguration(
+            listenHost: listenHost, listenPort: listenPort, users: resolved, sessionsDirectory: sessions,
+            recording: recording, maxRecordedRows: maxRecordedRows, logFormat: logFormat, quiet: quiet,
+            configFile: flags.config, warnings: warnings
+        )
+    }
+
+    private static func parseListenFlag(_ text: String) throws(ConfigError) -> ListenAddress {
+        do {
+            return try ListenAddress(parsing: text)
+        } catch {
+            throw .inFlag("--listen", error)
+        }
+    }
+
+    /// `~` and `~/...` become the home directory, so a quoted path in the file works like one typed in a shell.
+    static func expandTilde(_ path: String, environment: [String: String]) -> String {
+        guard path == "~" || path.hasPrefix("~/"), let home = environment["HOME"], !home.isEmpty else {
+            return path
+        }
+        return home + path.dropFirst()
+    }
+
+    /// `NAME[:PASSWORD]`: the password is everything after the first colon.
+    static func parseUserFlag(_ value: String) throws(ConfigError) -> (name: String, password: String?) {
+        guard let colon = value.firstIndex(of: ":") else {
+            try Self.checkUserFlagName(value)
+            return (value, nil)
+        }
+        let name = String(value[..<colon])
+        let password = String(value[value.index(after: colon)...])
+        try Self.checkUserFlagName(name)
+        guard !password.isEmpty else {
+            throw .invalidUserFlag(
+                name: name, reason: "the password after \":\" is empty; write --user \(name) to accept any password"
+            )
+        }
+        return (name, password)
+    }
+
+    private static func checkUserFlagName(_ name: String) throws(ConfigError) {
+        do {
+            try ConfigFile.checkUserName(name)
+        } catch {
+            throw .inFlag("--user", error)
+        }
+    }
+
+    /// File users first, then `--user` flags (which replace a file user of the same name); the default
+    /// `pseudo_user` only when neither gives any. Upstream passwords are not resolved yet.
+    private static func resolveUsers(
+        flags: CommandLineFlags, file: ConfigFile?, resolver: inout UpstreamResolver, warnings: inout [String]
+    ) throws(ConfigError) -> [PendingUser] {
+        if flags.upstream != nil {
+            // Checked even when no user ends up using it: a bad URL must not pass unnoticed.
+            _ = try resolver.upstream(for: nil)
+        }
+        var users: [PendingUser] = []
+        if let file {
+            var seen: Set<String> = []
+            for (index, user) in file.users.enumerated() {
+                guard seen.insert(user.name).inserted else {
+                    throw .inFile(
+                        path: file.path, table: "users #\(index + 1) (\"\(user.name)\")", .duplicateUser(user.name))
+                }
+                let upstream = try resolver.upstream(for: user.upstream)
+                if user.password == nil && user.authMethod == nil {
+                    warnings.append(
+                        "pseudo user \"\(user.name)\" in \(file.path) has no password: any password is accepted "
+                            + "(set a password, or auth = \"trust\" to silence this warning)"
+                    )
+                }
+                users.append(
+                    PendingUser(
+                        user: PseudoUser(
+                            name: user.name, password: user.password, authMethod: user.authMethod,
+                            upstream: upstream.url, allowedDatabases: user.databases,
+                            maxConnections: user.maxConnections
+                        ),
+                        upstream: upstream
+                    )
+                )
+            }
+        }
+
+        var flagNames: Set<String> = []
+        for value in flags.users {
+            let (name, password) = try Self.parseUserFlag(value)
+            guard flagNames.insert(name).inserted else {
+                throw .inFlag("--user", .duplicateUser(name))
+            }
+            let upstream = try resolver.upstream(for: nil)
+            let user = PendingUser(
+                user: PseudoUser(name: name, password: password, upstream: upstream.url), upstream: upstream
+            )
+            if let index = users.firstIndex(where: { $0.user.name == name }) {
+                warnings.append(
+                    "--user \(name) replaces the pseudo user \"\(name)\" of \(flags.config ?? "the config file")")
+                users[index] = user
+            } else {
+                users.append(user)
+            }
+        }
+
+        if users.isEmpty {
+            let upstream = try resolver.upstream(for: nil)
+            users.append(
+                PendingUser(user: PseudoUser(name: Self.defaultUserName, upstream: upstream.url), upstream: upstream))
+        }
+
+        if let flag = flags.upstream, !users.contains(where: { $0.upstream.isDefault }) {
+            warnings.append(
+                "--upstream \(UpstreamURL.maskPasswords(in: flag)) is not used: "
+                    + "every pseudo user names its own upstream"
+            )
+        }
+        return users
+    }
+}
+
+/// A pseudo user whose upstream password is still to be found.
+private struct PendingUser {
+    var user: PseudoUser
+    var upstream: ResolvedUpstream
+}
+
+/// An upstream with the password sources the config gives for it (before PGPASSWORD and pgpass).
+private struct ResolvedUpstream {
+    var url: UpstreamURL
+    /// From the URL or the `password` key of its table.
+    var inlinePassword: (password: String, source: PasswordSource)?
+    var passwordEnvironmentVariable: String?
+    /// Where errors about it are reported.
+    var location: (path: String, table: String)?
+    /// True for the default upstream (`--upstream`, the file's `upstream`, or the built-in URL).
+    var isDefault: Bool
+}
+
+/// Turns upstream references into URLs and finds their passwords, reading the pgpass file at most once.
+private struct UpstreamResolver {
+    let file: ConfigFile?
+    let environment: [String: String]
+    var warnings: [String] = []
+    /// The `--upstream` flag, which overrides the file's `upstream`.
+    let flagUpstream: String?
+    private var defaultUpstream: ResolvedUpstream?
+
+    init(file: ConfigFile?, flagUpstream: String?, environment: [String: String]) {
+        self.file = file
+        self.flagUpstream = flagUpstream
+        self.environment = environment
+    }
+
+    /// The upstream a user points at; nil means the default upstream (flag > file > built-in).
+    mutating func upstream(for reference: ConfigFile.UpstreamReference?) throws(ConfigError) -> ResolvedUpstream {
+        switch reference {
+        case .url(let url):
+            return ResolvedUpstream(url: url, inlinePassword: url.password.map { ($0, .url) }, isDefault: false)
+        case .named(let name):
+            return self.named(name, isDefault: false)
+        case nil:
+            return try self.defaultUpstreamValue()
+        }
+    }
+
+    private func named(_ name: String, isDefault: Bool) -> ResolvedUpstream {
+        // ConfigFile.parse checked that every name refers to a table.
+        let table = self.file!.upstream(named: name)!
+        var inline: (String, PasswordSource)?
+        if let password = table.url.password {
+            inline = (password, .url)
+        } else if let password = table.password {
+            inline = (password, .configFile(path: self.file!.path))
+        }
+        return ResolvedUpstream(
+            url: table.url, inlinePassword: inline, passwordEnvironmentVariable: table.passwordEnvironmentVariable,
+            location: (self.file!.path, "upstreams.\(name)"), isDefault: isDefault
+        )
+    }
+
+    private mutating func defaultUpstreamValue() throws(ConfigError) -> ResolvedUpstream {
+        if let upstream = self.defaultUpstream {
+            return upstream
+        }
+        var upstream: ResolvedUpstream
+        if let flag = self.flagUpstream {
+            let url: UpstreamURL
+            do {
+                url = try UpstreamURL(parsing: flag, environment: self.environment)
+            } catch {
+                throw .inFlag("--upstream", error)
+            }
+            upstream = ResolvedUpstream(url: url, inlinePassword: url.password.map { ($0, .url) }, isDefault: true)
+        } else if let reference = self.file?.upstream {
+            upstream = try self.upstream(for: reference)
+            upstream.isDefault = true
+        } else {
+            // The built-in default always parses; the environment only matters for a URL without a user.
+            let url = (try? UpstreamURL(parsing: ProxyConfiguration.defaultUpstream)) ?? UpstreamURL(user: "postgres")
+            upstream = ResolvedUpstream(url: url, isDefault: true)
+        }
+        self.defaultUpstream = upstream
+        return upstream
+    }
+
+    /// Resolves each user's upstream password: inline (URL or `password`), then `password_env`, then
+    /// PGPASSWORD, then the pgpass file (PGPASSFILE or ~/.pgpass).
+    mutating func resolvePasswords(
+        _ pending: [PendingUser], readFile: (String) throws -> String, fileStatus: (String) -> FileStatus?
+    ) throws(ConfigError) -> [PseudoUser] {
+        var passwordFile: (path: String, file: PgPass)??  // loaded once, when first needed
+        var users: [PseudoUser] = []
+        for item in pending {
+            var user = item.user
+            var url = item.upstream.url
+            var source: PasswordSource = .notFound
+            if let inline = item.upstream.inlinePassword {
+                url.password = inline.password
+                source = inline.source
+            } else if let variable = item.upstream.passwordEnvironmentVariable {
+                guard let value = self.environment[variable], !value.isEmpty else {
+                    let location = item.upstream.location
+                    throw .inFile(
+                        path: location?.path ?? "", table: location?.table,
+                        .environmentVariableNotSet(key: "password_env", variable: variable)
+                    )
+                }
+                url.password = value
+                source = .environment(variable: variable)
+            } else {
+                if passwordFile == nil {
+                    passwordFile = self.loadPasswordFile(readFile: readFile, fileStatus: fileStatus)
+                }
+                let found = PgPass.resolvePassword(for: url, environment: self.environment, passwordFile: passwordFile!)
+                url.password = found.password
+                source = found.source
+            }
+            user.upstream = url
+            user.upstreamPasswordSource = source
+            users.append(user)
+        }
+        return users
+    }
+
+    /// Reads the pgpass file unless PGPASSWORD makes it unnecessary; a problem with it is a warning, as in libpq.
+    private mutating func loadPasswordFile(
+        readFile: (String) throws -> String, fileStatus: (String) -> FileStatus?
+    ) -> (path: String, file: PgPass)? {
+        if let password = self.environment["PGPASSWORD"], !password.isEmpty {
+            return nil
+        }
+        guard let path = PgPass.filePath(environment: self.environment) else {
+            return nil
+        }
+        let loaded = PgPass.load(path: path, fileStatus: fileStatus, readFile: readFile)
+        if let warning = loaded.warning {
+            self.warnings.append(warning)
+        }
+        return loaded.file.map { (path, $0) }
+    }
+}

@@ -1,0 +1,66 @@
+import NIOConcurrencyHelpers
+
+/// A lossy broadcast of ProxyEvents: the dashboard and the headless log subscribe, the proxy publishes.
+///
+/// Each subscriber has its own bounded buffer. When a subscriber falls behind, new events are dropped for it
+/// (and counted) instead of slowing the proxy: the session file is the lossless path, not this.
+public final class EventBus: Sendable {
+    private struct Subscriber {
+        var id: Int
+        var continuation: AsyncStream<ProxyEvent>.Continuation
+    }
+
+    private struct State {
+        var subscribers: [Subscriber] = []
+        var nextID = 0
+        var dropped = 0
+    }
+
+    private let state = NIOLockedValueBox(State())
+    private let hasSubscribers = NIOLockedValueBox(false)
+
+    public init() {}
+
+    /// A stream of the events published from now on, keeping at most `bufferSize` unread ones.
+    public func subscribe(bufferSize: Int = 10_000) -> AsyncStream<ProxyEvent> {
+        let (stream, continuation) = AsyncStream.makeStream(
+            of: ProxyEvent.self, bufferingPolicy: .bufferingOldest(bufferSize))
+        let id = self.state.withLockedValue { state in
+            state.nextID += 1
+            state.subscribers.append(Subscriber(id: state.nextID, continuation: continuation))
+            return state.nextID
+        }
+        self.hasSubscribers.withLockedValue { $0 = true }
+        continuation.onTermination = { [weak self] _ in
+            guard let self else { return }
+            let empty = self.state.withLockedValue { state in
+                state.subscribers.removeAll { $0.id == id }
+                return state.subscribers.isEmpty
+            }
+            if empty { self.hasSubscribers.withLockedValue { $0 = false } }
+        }
+        return stream
+    }
+
+    /// Whether anyone listens; publishers skip building events when nobody does.
+    public var isObserved: Bool { self.hasSubscribers.withLockedValue { $0 } }
+
+    public func publish(_ event: ProxyEvent) {
+        self.state.withLockedValue { state in
+            for subscriber in state.subscribers {
+                if case .dropped = subscriber.continuation.yield(event) {
+                    state.dropped += 1
+                }
+            }
+        }
+    }
+
+    /// Events dropped because a subscriber was too slow, since the bus started.
+    public var droppedCount: Int { self.state.withLockedValue { $0.dropped } }
+
+    /// Ends every subscriber's stream (shutdown).
+    public func finish() {
+        let subscribers = self.state.withLockedValue { $0.subscribers }
+        for subscriber in subscribers { subscriber.continuation.finish() }
+    }
+}

@@ -1,0 +1,211 @@
+import Foundation
+
+/// Measuring and sanitising text for a terminal.
+///
+/// Everything the headless log prints comes from clients and servers we do not control: a value holding an escape
+/// sequence could repaint the operator's terminal and a newline would break a table. So every piece of event text
+/// goes through `escaped(_:)`, and tables measure cells in terminal columns, not in characters or bytes.
+public enum TerminalText {
+    /// The number of terminal columns `text` occupies.
+    ///
+    /// Counted per grapheme cluster: East Asian wide and fullwidth characters and emoji take 2 columns, combining
+    /// marks and format characters 0, everything else 1. A text-style symbol followed by the emoji variation
+    /// selector (U+FE0F) is drawn as an emoji and so takes 2. Control characters count 0; escape them first.
+    public static func displayWidth(of text: String) -> Int {
+        var width = 0
+        for character in text {
+            width += self.displayWidth(of: character)
+        }
+        return width
+    }
+
+    /// The number of terminal columns one grapheme cluster occupies (0, 1 or 2).
+    public static func displayWidth(of character: Character) -> Int {
+        var visible = false
+        var wide = false
+        var emojiVariation = false
+        for scalar in character.unicodeScalars {
+            if scalar.value == 0xFE0F {
+                emojiVariation = true
+            }
+            if self.isZeroWidth(scalar) {
+                continue
+            }
+            visible = true
+            if self.isWide(scalar) {
+                wide = true
+            }
+        }
+        if !visible {
+            return 0
+        }
+        if wide {
+            return 2
+        }
+        if emojiVariation, let first = character.unicodeScalars.first, first.properties.isEmoji {
+            return 2
+        }
+        return 1
+    }
+
+    /// `text` with every character that could move the cursor, break a line or reorder the display shown as an
+    /// escape: `\n`, `\r`, `\t` and `\u{1B}` style for other controls (C0, DEL, C1), line and paragraph separators
+    /// and the bidirectional embedding, override and isolate controls.
+    ///
+    /// - Parameter keepTabs: keep horizontal tabs as they are (free text such as SQL, where a tab only indents).
+    public static func escaped(_ text: String, keepTabs: Bool = false) -> String {
+        guard text.unicodeScalars.contains(where: { self.needsEscape($0, keepTabs: keepTabs) }) else {
+            return text
+        }
+        var result = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            guard self.needsEscape(scalar, keepTabs: keepTabs) else {
+                result.append(scalar)
+                continue
+            }
+            let escape: String
+            switch scalar.value {
+            case 0x0A: escape = "\\n"
+            case 0x0D: escape = "\\r"
+            case 0x09: escape = "\\t"
+            default:
+                let hex = String(scalar.value, radix: 16, uppercase: true)
+                escape = "\\u{" + (hex.count < 2 ? "0" + hex : hex) + "}"
+            }
+            result.append(contentsOf: escape.unicodeScalars)
+        }
+        return String(result)
+    }
+
+    /// `text` split into lines (on `\n` and `\r\n`), each escaped with tabs kept. A final newline adds no empty line.
+    public static func escapedLines(_ text: String) -> [String] {
+        // Split on scalars: "\r\n" is a single Character and would not match "\n".
+        var lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+            var line = String.UnicodeScalarView(line)
+            if line.last == "\r" {
+                line.removeLast()
+            }
+            return self.escaped(String(line), keepTabs: true)
+        }
+        if lines.count > 1, lines.last == "" {
+            lines.removeLast()
+        }
+        return lines
+    }
+
+    /// `text` cut to at most `maxWidth` columns, ending with `…` when something was cut.
+    public static func truncated(_ text: String, toWidth maxWidth: Int) -> String {
+        let limit = max(maxWidth, 1)
+        guard self.displayWidth(of: text) > limit else {
+            return text
+        }
+        var result = ""
+        var width = 0
+        for character in text {
+            let characterWidth = self.displayWidth(of: character)
+            if width + characterWidth > limit - 1 {
+                break
+            }
+            result.append(character)
+            width += characterWidth
+        }
+        return result + "…"
+    }
+
+    /// `text` followed by spaces up to `width` columns.
+    public static func padded(_ text: String, toWidth width: Int) -> String {
+        let missing = width - self.displayWidth(of: text)
+        return missing > 0 ? text + String(repeating: " ", count: missing) : text
+    }
+
+    private static func needsEscape(_ scalar: Unicode.Scalar, keepTabs: Bool) -> Bool {
+        switch scalar.value {
+        case 0x09: return !keepTabs
+        case 0x00...0x1F, 0x7F...0x9F: return true
+        case 0x2028, 0x2029: return true
+        case 0x202A...0x202E, 0x2066...0x2069: return true
+        default: return false
+        }
+    }
+
+    private static func isZeroWidth(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x00...0x1F, 0x7F...0x9F:
+            return true
+        case 0x1160...0x11FF, 0xD7B0...0xD7FF:
+            // Hangul medial vowels and final consonants join the preceding initial consonant.
+            return true
+        default:
+            break
+        }
+        switch scalar.properties.generalCategory {
+        case .nonspacingMark, .enclosingMark, .format:
+            return true
+        default:
+            return false
+        }
+    }
+
+    private static func isWide(_ scalar: Unicode.Scalar) -> Bool {
+        if scalar.properties.isEmojiPresentation {
+            return true
+        }
+        let value = scalar.value
+        guard value >= 0x1100 else {
+            return false
+        }
+        var low = 0
+        var high = self.wideRanges.count - 1
+        while low <= high {
+            let middle = (low + high) / 2
+            let range = self.wideRanges[middle]
+            if value < range.lowerBound {
+                high = middle - 1
+            } else if value > range.upperBound {
+                low = middle + 1
+            } else {
+                return true
+            }
+        }
+        return false
+    }
+
+    /// East Asian Wide (W) and Fullwidth (F) code points (Unicode's EastAsianWidth.txt), sorted, without the emoji
+    /// that `isEmojiPresentation` already covers.
+    private static let wideRanges: [ClosedRange<UInt32>] = [
+        0x1100...0x115F,  // Hangul Jamo initial consonants
+        0x2329...0x232A,  // angle brackets
+        0x2E80...0x2E99, 0x2E9B...0x2EF3,  // CJK radicals supplement
+        0x2F00...0x2FD5,  // Kangxi radicals
+        0x2FF0...0x2FFF,  // ideographic description characters
+        0x3000...0x303E,  // CJK symbols and punctuation
+        0x3041...0x3096, 0x3099...0x30FF,  // Hiragana, Katakana
+        0x3105...0x312F,  // Bopomofo
+        0x3131...0x318E,  // Hangul compatibility Jamo
+        0x3190...0x31E5,  // Kanbun, Bopomofo extended, CJK strokes
+        0x31EF...0x321E,  // Katakana phonetic extensions, enclosed CJK
+        0x3220...0x3247,
+        0x3250...0x4DBF,  // enclosed CJK, CJK compatibility, CJK extension A
+        0x4E00...0xA48C,  // CJK unified ideographs, Yi syllables
+        0xA490...0xA4C6,  // Yi radicals
+        0xA960...0xA97C,  // Hangul Jamo extended A
+        0xAC00...0xD7A3,  // Hangul syllables
+        0xF900...0xFAFF,  // CJK compatibility ideographs
+        0xFE10...0xFE19,  // vertical forms
+        0xFE30...0xFE52, 0xFE54...0xFE66, 0xFE68...0xFE6B,  // CJK compatibility forms, small form variants
+        0xFF01...0xFF60,  // fullwidth forms
+        0xFFE0...0xFFE6,  // fullwidth signs
+        0x16FE0...0x16FE4, 0x16FF0...0x16FF1,  // ideographic symbols
+        0x17000...0x187F7,  // Tangut
+        0x18800...0x18CD5,  // Tangut components, Khitan
+        0x18D00...0x18D08,
+        0x1AFF0...0x1AFFE,  // Kana extended B
+        0x1B000...0x1B122,  // Kana supplement and extended A
+        0x1B132...0x1B132, 0x1B150...0x1B152, 0x1B155...0x1B155, 0x1B164...0x1B167,  // small Kana
+        0x1B170...0x1B2FB,  // Nushu
+        0x1F200...0x1F202, 0x1F210...0x1F23B, 0x1F240...0x1F248, 0x1F250...0x1F251,  // enclosed ideographs
+        0x1F260...0x1F265,
+        0x20000...0x2FFFD,  // CJK extensions B to F (plane 2)
+        0x30000...0x3FFFD,  // CJK extension G and later (plane 3)
+    ]
+}

@@ -1,0 +1,197 @@
+import NIOCore
+
+/// What the proxy knows about a pseudo user when a client names it.
+public struct ClientCredential: Sendable {
+    public var pseudoUser: PseudoUser
+    /// Precomputed once at start-up, so a SCRAM exchange costs no PBKDF2 per connection.
+    public var scramVerifier: SCRAMVerifier?
+
+    public init(pseudoUser: PseudoUser, scramVerifier: SCRAMVerifier?) {
+        self.pseudoUser = pseudoUser
+        self.scramVerifier = scramVerifier
+    }
+}
+
+/// The proxy's side of a client's startup: answer SSL/GSS requests, route cancels, authenticate the pseudo user.
+/// Pure: every input returns an action for the handler to carry out.
+public struct ClientStartupStateMachine {
+    public enum Action {
+        /// Answer an SSLRequest or GSSENCRequest with 'N' and wait for the real startup packet.
+        case refuseEncryption
+        /// A CancelRequest: look the key up and forward it; then close.
+        case forwardCancel(processID: Int32, secretKey: Int32)
+        case sendAuthentication(AuthenticationRequest, negotiate: [String]?)
+        /// The client is authenticated: open the upstream session.
+        case connectUpstream(ClientCredential, database: String, parameters: [(String, String)], negotiate: [String]?)
+        /// Send this FATAL error and close.
+        case fail(ErrorFields)
+        case wait
+    }
+
+    private enum State {
+        case awaitingStartup(encryptionAnswered: Bool)
+        case awaitingPassword(Pending, method: PasswordExchange)
+        case authenticated
+        case failed
+    }
+
+    private struct Pending {
+        var credential: ClientCredential
+        var database: String
+        var parameters: [(String, String)]
+        var negotiate: [String]?
+    }
+
+    private enum PasswordExchange {
+        case cleartext
+        case md5(salt: [UInt8])
+        case scramInitial
+        case scram(SCRAMServer)
+    }
+
+    private var state: State = .awaitingStartup(encryptionAnswered: false)
+    private let lookup: (String) -> ClientCredential?
+    private let makeSalt: () -> [UInt8]
+
+    public init(
+        lookup: @escaping (String) -> ClientCredential?,
+        makeSalt: @escaping () -> [UInt8] = { (0..<4).map { _ in UInt8.random(in: 0...255) } }
+    ) {
+        self.lookup = lookup
+        self.makeSalt = makeSalt
+    }
+
+    /// The pseudo user named in the startup packet, once known (for logs and errors).
+    public private(set) var pseudoUserName: String?
+    public private(set) var database: String?
+
+    public mutating func startupPacket(_ packet: StartupPacket) -> Action {
+        guard case .awaitingStartup(let encryptionAnswered) = self.state else {
+            return self.fail(.protocolViolation("unexpected startup packet"))
+        }
+        switch packet {
+        case .sslRequest, .gssEncryptionRequest:
+            guard !encryptionAnswered else {
+                return self.fail(.protocolViolation("SSL or GSS encryption requested twice"))
+            }
+            self.state = .awaitingStartup(encryptionAnswered: true)
+            return .refuseEncryption
+        case .cancel(let pid, let key):
+            self.state = .failed
+            return .forwardCancel(processID: pid, secretKey: key)
+        case .startup(let version, let parameters):
+            return self.startup(version: version, parameters: parameters)
+        }
+    }
+
+    private mutating func startup(version: Int32, parameters: [(String, String)]) -> Action {
+        // Protocol 3.x with x > 0 or `_pq_.` options: we speak 3.0 and say so, as PostgreSQL does.
+        let unsupported = parameters.map(\.0).filter { $0.hasPrefix("_pq_.") }
+        let negotiate: [String]? = (version & 0xFFFF) > 0 || !unsupported.isEmpty ? unsupported : nil
+        guard let user = parameters.first(where: { $0.0 == "user" })?.1, !user.isEmpty else {
+            return self.fail(.fatal("28000", "no PostgreSQL user name specified in startup packet"))
+        }
+        self.pseudoUserName = user
+        if parameters.contains(where: { $0.0 == "replication" && $0.1 != "false" && $0.1 != "off" && $0.1 != "0" }) {
+            return self.fail(.fatal("0A000", "replication connections are not supported by pgreel"))
+        }
+        let database = parameters.first(where: { $0.0 == "database" })?.1 ?? ""
+        guard let credential = self.lookup(user) else {
+            return self.fail(.unknownRole(user))
+        }
+        let effectiveDatabase = database.isEmpty ? credential.pseudoUser.upstream.database : database
+        self.database = effectiveDatabase
+        if let allowed = credential.pseudoUser.allowedDatabases, !allowed.contains(effectiveDatabase) {
+            return self.fail(
+                .fatal(
+                    "28000",
+                    "pseudo user \"\(user)\" is not allowed to connect to database \"\(effectiveDatabase)\"",
+                    hint: "Allowed: \(allowed.joined(separator: ", "))."))
+        }
+        let forwarded = parameters.filter { $0.0 != "user" && $0.0 != "database" && !$0.0.hasPrefix("_pq_.") }
+        let pending = Pending(
+            credential: credential, database: effectiveDatabase, parameters: forwarded, negotiate: negotiate)
+        switch credential.pseudoUser.authMethod {
+        case .trust:
+            self.state = .authenticated
+            return .connectUpstream(credential, database: effectiveDatabase, parameters: forwarded, negotiate: negotiate)
+        case .cleartext:
+            self.state = .awaitingPassword(pending, method: .cleartext)
+            return .sendAuthentication(.cleartextPassword, negotiate: negotiate)
+        case .md5:
+            let salt = self.makeSalt()
+            self.state = .awaitingPassword(pending, method: .md5(salt: salt))
+            return .sendAuthentication(.md5Password(salt: salt), negotiate: negotiate)
+        case .scramSHA256:
+            self.state = .awaitingPassword(pending, method: .scramInitial)
+            return .sendAuthentication(.sasl(mechanisms: ["SCRAM-SHA-256"]), negotiate: negotiate)
+        }
+    }
+
+    /// A 'p' message: password, SASLInitialResponse or SASLResponse, depending on what was asked.
+    public mutating func passwordMessage(_ payload: ByteBuffer) -> Action {
+        guard case .awaitingPassword(let pending, let method) = self.state else {
+            return self.fail(.protocolViolation("unexpected password message"))
+        }
+        let user = pending.credential.pseudoUser
+        do {
+            switch method {
+            case .cleartext:
+                let password = try PasswordMessage.password(from: payload)
+                guard let expected = user.password,
+                    constantTimeEquals(Array(password.utf8), Array(expected.utf8))
+                else { return self.fail(.passwordFailed(user: user.name)) }
+                return self.authenticated(pending)
+            case .md5(let salt):
+                let response = try PasswordMessage.password(from: payload)
+                guard let expected = user.password,
+                    MD5Password.verify(response: response, user: user.name, password: expected, salt: salt)
+                else { return self.fail(.passwordFailed(user: user.name)) }
+                return self.authenticated(pending)
+            case .scramInitial:
+                let (mechanism, data) = try PasswordMessage.saslInitial(from: payload)
+                guard mechanism == "SCRAM-SHA-256" else {
+                    return self.fail(
+                        .protocolViolation("client selected an invalid SASL authentication mechanism"))
+                }
+                guard let verifier = pending.credential.scramVerifier else {
+                    return self.fail(.passwordFailed(user: user.name))
+                }
+                var server = SCRAMServer(verifier: verifier)
+                let serverFirst = try server.receiveClientFirst(data)
+                self.state = .awaitingPassword(pending, method: .scram(server))
+                return .sendAuthentication(.saslContinue(data: serverFirst), negotiate: nil)
+            case .scram(var server):
+                do {
+                    let serverFinal = try server.receiveClientFinal(Array(payload.readableBytesView))
+                    self.state = .authenticated
+                    let action = self.authenticated(pending)
+                    // SASLFinal must reach the client before AuthenticationOk; the handler sends it first.
+                    self.serverFinal = serverFinal
+                    return action
+                } catch .authenticationFailed {
+                    return self.fail(.passwordFailed(user: user.name))
+                }
+            }
+        } catch let violation as ProtocolViolation {
+            return self.fail(.protocolViolation(violation.message))
+        } catch {
+            return self.fail(.protocolViolation("SCRAM authentication failed: \(error)"))
+        }
+    }
+
+    /// The SASLFinal payload to send before AuthenticationOk, after a successful SCRAM exchange.
+    public private(set) var serverFinal: [UInt8]?
+
+    private mutating func authenticated(_ pending: Pending) -> Action {
+        self.state = .authenticated
+        return .connectUpstream(
+            pending.credential, database: pending.database, parameters: pending.parameters,
+            negotiate: nil)
+    }
+
+    private mutating func fail(_ error: ErrorFields) -> Action {
+        self.state = .failed
+        return .fail(error)
+    }
+}

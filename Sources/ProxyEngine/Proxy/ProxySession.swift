@@ -1,0 +1,128 @@
+import Foundation
+import NIOCore
+
+/// The live state of one relayed session: it taps the messages both relay handlers see, feeds the session
+/// tracker, and sends what the tracker says to the session file and the event bus.
+///
+/// Confined to the session's event loop (both channels of a session share it), so it needs no locks.
+final class ProxySession {
+    let id: String
+    let info: ProxyEvent.ConnectedInfo
+    private var tracker: SessionTracker
+    private let recorder: SessionRecorder?
+    private let bus: EventBus
+    private var frontendFramer = MessageFramer(direction: .frontend)
+    private var backendFramer = MessageFramer(direction: .backend)
+    private let started = Date()
+    private let startedMonotonic = DispatchTime.now().uptimeNanoseconds
+    private var ended = false
+    private(set) var clientSentTerminate = false
+    /// Whether the tracker needs to see messages at all (recording off and nobody watching: relay only).
+    private let tracking: Bool
+
+    init(id: String, info: ProxyEvent.ConnectedInfo, recorder: SessionRecorder?, bus: EventBus, maxRecordedRows: Int) {
+        self.id = id
+        self.info = info
+        self.recorder = recorder
+        self.bus = bus
+        self.tracker = SessionTracker(maxRecordedRows: maxRecordedRows)
+        self.tracking = true
+    }
+
+    var isRecordingBacklogged: Bool { self.recorder?.isBacklogged ?? false }
+
+    /// Looks at a chunk the client sent; throws ProtocolViolation for a malformed stream.
+    func clientBytes(_ chunk: ByteBuffer) throws {
+        let now = Date()
+        let monotonic = DispatchTime.now().uptimeNanoseconds
+        try self.frontendFramer.feed(chunk, wants: { SessionTracker.wantsFrontend($0) || $0 == FrontendMessageID.terminate }) { frame in
+            switch frame {
+            case .message(let id, let payload):
+                if id == FrontendMessageID.terminate {
+                    self.clientSentTerminate = true
+                } else {
+                    try self.tracker.frontend(id: id, payload: payload, now: now, monotonic: monotonic)
+                }
+            case .oversized(let id, _):
+                self.tracker.oversizedFrontendMessage(id: id)
+            }
+        }
+        self.flushOutputs()
+    }
+
+    /// Looks at a chunk the server sent.
+    func serverBytes(_ chunk: ByteBuffer) throws {
+        let now = Date()
+        let monotonic = DispatchTime.now().uptimeNanoseconds
+        try self.backendFramer.feed(chunk, wants: SessionTracker.wantsBackend) { frame in
+            switch frame {
+            case .message(let id, let payload):
+                try self.tracker.backend(id: id, payload: payload, now: now, monotonic: monotonic)
+            case .oversized(let id, _):
+                self.tracker.oversizedBackendMessage(id: id)
+            }
+        }
+        self.flushOutputs()
+    }
+
+    func start(clientAddress: String, applicationName: String?) {
+        let details = ActivityDetails(
+            sessionID: self.id, pseudoUser: self.info.pseudoUser, startTime: self.started,
+            formatVersion: sessionFormatVersion, proxyVersion: pgreelVersion, clientAddress: clientAddress,
+            applicationName: applicationName)
+        self.emit(SessionEvent(timestamp: self.started, payload: .activity(SessionActivity(activity: SessionActivity.sessionStart, details: details))))
+        let connection = ActivityDetails(
+            pseudoUser: self.info.pseudoUser, realUser: self.info.realUser, database: self.info.database,
+            realDBHost: self.info.upstreamHost, realDBPort: String(self.info.upstreamPort))
+        self.emit(SessionEvent(timestamp: Date(), payload: .activity(SessionActivity(activity: SessionActivity.connection, details: connection))))
+    }
+
+    /// Records session_end (once) and closes the file.
+    func end(reason: String) {
+        guard !self.ended else { return }
+        self.ended = true
+        let now = Date()
+        self.tracker.sessionEnded(reason: reason, now: now, monotonic: DispatchTime.now().uptimeNanoseconds)
+        self.flushOutputs()
+        let details = ActivityDetails(
+            sessionID: self.id, pseudoUser: self.info.pseudoUser, reason: reason, endTime: now,
+            durationMS: now.timeIntervalSince(self.started) * 1000, queryCount: self.tracker.queryCount)
+        self.emit(SessionEvent(timestamp: now, payload: .activity(SessionActivity(activity: SessionActivity.sessionEnd, details: details))))
+        self.recorder?.close()
+        self.bus.publish(ProxyEvent(sessionID: self.id, time: now, kind: .connectionClosed(reason: reason)))
+    }
+
+    private func flushOutputs() {
+        guard self.tracker.hasOutputs else { return }
+        for output in self.tracker.takeOutputs() {
+            switch output {
+            case .query(let query, let at):
+                self.emit(SessionEvent(timestamp: at, payload: .query(query)))
+            case .result(let result, let at):
+                self.emit(SessionEvent(timestamp: at, payload: .result(result)))
+            case .transactionState(let state):
+                if self.bus.isObserved {
+                    self.bus.publish(ProxyEvent(sessionID: self.id, kind: .transactionState(state)))
+                }
+            case .notice(let notice):
+                if self.bus.isObserved { self.bus.publish(ProxyEvent(sessionID: self.id, kind: .notice(notice))) }
+            case .notification(let channel, let payload, let pid):
+                if self.bus.isObserved {
+                    self.bus.publish(
+                        ProxyEvent(
+                            sessionID: self.id, kind: .notification(channel: channel, payload: payload, processID: pid)))
+                }
+            }
+        }
+    }
+
+    private func emit(_ event: SessionEvent) {
+        self.recorder?.record(event)
+        if self.bus.isObserved {
+            self.bus.publish(ProxyEvent(sessionID: self.id, time: event.timestamp, kind: .recorded(event)))
+        }
+    }
+}
+
+/// The version reported in session files and `pgreel --version`.
+public let pgreelVersion = "0.1.0"

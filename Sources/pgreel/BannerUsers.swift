@@ -1,0 +1,22 @@
+import ProxyEngine
+
+extension ProxyConfiguration {
+    /// The pseudo users as the banner and the JSON start line show them (upstream passwords masked).
+    static func methodName(_ method: AuthMethod) -> String {
+        switch method {
+        case .scramSHA256: return "SCRAM-SHA-256"
+        case .md5: return "MD5"
+        case .cleartext: return "cleartext password"
+        case .trust: return "trust"
+        }
+    }
+
+    var bannerUsers: [BannerUser] {
+        self.users.map { user in
+            BannerUser(
+                pseudoUser: user.name,
+                passwordInfo: user.authMethod == .trust ? .any : .required(method: Self.methodName(user.authMethod)),
+                database: user.upstream.database, maskedUpstreamURL: user.upstream.masked)
+        }
+    }
+}

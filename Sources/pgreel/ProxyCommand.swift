@@ -1,0 +1,67 @@
+import ArgumentParser
+import Foundation
+import ProxyEngine
+
+/// `pgreel proxy`: the headless proxy, printing the session log (or JSON lines) to stdout.
+struct ProxyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "proxy",
+        abstract: "Run the recording proxy without a dashboard, printing a live log."
+    )
+
+    @OptionGroup var options: ProxyOptions
+
+    func run() async throws {
+        let configuration = try loadConfiguration(self.options)
+        let server = ProxyServer(configuration: configuration)
+        let output = StandardOutput()
+        let useColor = TerminalStyle.shouldUseColor(
+            isTTY: isatty(STDOUT_FILENO) == 1, environment: ProcessInfo.processInfo.environment)
+        // Subscribe before starting so not even the first connection's events are missed.
+        let stream = server.bus.subscribe(bufferSize: 50_000)
+        let address: String
+        do {
+            try await server.start()
+            address = ListenAddress(
+                host: configuration.listenHost, port: server.localAddress?.port ?? configuration.listenPort
+            ).description
+        } catch {
+            throw CLIError("cannot listen on \(configuration.listenAddress): \(error)")
+        }
+        for warning in configuration.warnings {
+            output.writeError("⚠️  \(warning)")
+        }
+        if configuration.logFormat == .json {
+            output.write(
+                JSONLogFormatter.startLine(
+                    listen: address, users: configuration.bannerUsers,
+                    sessionsDirectory: configuration.recording ? configuration.sessionsDirectory : nil,
+                    recording: configuration.recording))
+        } else {
+            output.write(
+                Banner.text(
+                    listen: address, users: configuration.bannerUsers,
+                    sessionsDirectory: configuration.recording ? configuration.sessionsDirectory : nil,
+                    recording: configuration.recording, color: useColor))
+        }
+
+        let printer = Task {
+            if configuration.quiet { 
+                for await _ in stream {}
+                return
+            }
+            let text = HeadlessLogFormatter(options: .init(color: useColor))
+            let json = JSONLogFormatter()
+            for await event in stream {
+                switch configuration.logFormat {
+                case .text: output.write(lines: text.lines(for: event))
+                case .json: output.write(json.line(for: event))
+                }
+            }
+        }
+        let signal = await waitForTerminationSignal()
+        output.writeError("\nReceived \(signal), shutting down.")
+        await server.shutdown()
+        _ = await printer.result
+    }
+}

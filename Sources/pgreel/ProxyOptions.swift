@@ -1,0 +1,43 @@
+import ArgumentParser
+import ProxyEngine
+
+/// The options shared by `pgreel proxy` and `pgreel monitor`.
+struct ProxyOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Address to listen on.", valueName: "HOST:PORT"))
+    var listen: String?
+
+    @Option(help: ArgumentHelp(
+        "The real database (default postgres://postgres@localhost:5432/postgres); its password from the URL, PGPASSWORD or ~/.pgpass.",
+        valueName: "URL"))
+    var upstream: String?
+
+    @Option(name: .customLong("user"), help: ArgumentHelp(
+        "A pseudo user mapped to --upstream; with a password it must authenticate (SCRAM-SHA-256). Repeatable.",
+        valueName: "NAME[:PASSWORD]"))
+    var users: [String] = []
+
+    @Option(help: ArgumentHelp("TOML configuration file (docs/configuration.md).", valueName: "FILE"))
+    var config: String?
+
+    @Option(help: ArgumentHelp("Directory for session files (default ./sessions).", valueName: "DIR"))
+    var sessions: String?
+
+    @Flag(help: "Do not record session files.")
+    var noRecord = false
+
+    @Option(help: ArgumentHelp("Rows kept per result in session files (default 1000).", valueName: "N"))
+    var maxRecordedRows: Int?
+
+    @Option(help: ArgumentHelp("Log format: text or json.", valueName: "FORMAT"))
+    var logFormat: String?
+
+    @Flag(help: "Print only the banner and errors, not every query.")
+    var quiet = false
+
+    var flags: CommandLineFlags {
+        CommandLineFlags(
+            listen: self.listen, upstream: self.upstream, users: self.users, config: self.config,
+            sessions: self.sessions, noRecord: self.noRecord, maxRecordedRows: self.maxRecordedRows,
+            logFormat: self.logFormat, quiet: self.quiet)
+    }
+}
