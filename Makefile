@@ -15,7 +15,7 @@ PGREEL         := .build/debug/pgreel
 
 export PGREEL_DB_PORT
 
-.PHONY: build db-up db-down db-status proxy monitor run replay test clean
+.PHONY: build db-up db-down db-status proxy monitor run replay test bench bench-smoke clean
 
 build:
 	$(SWIFT) build
@@ -35,9 +35,9 @@ proxy: build
 monitor: build
 	$(PGREEL) monitor --listen 127.0.0.1:$(PORT) --upstream $(UPSTREAM)
 
-# The demo database, then the proxy in the foreground.
+# The demo database, then the live dashboard in the foreground (`make proxy` for the headless proxy).
 run: db-up
-	@$(MAKE) --no-print-directory proxy
+	@$(MAKE) --no-print-directory monitor
 
 replay:
 	@if [ -z "$(FILE)" ]; then \
@@ -51,6 +51,14 @@ replay:
 test:
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build $(TEST_FLAGS)
+
+# pgreel side by side with direct PostgreSQL and pgbouncer (docs/performance.md); not part of `make test`.
+bench:
+	bash bench/run.sh
+
+# A short run that only checks the bench still works.
+bench-smoke:
+	SMOKE=1 bash bench/run.sh
 
 clean:
 	rm -rf .build

@@ -30,7 +30,16 @@ let package = Package(
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
-        .target(name: "Replay", dependencies: ["ProxyEngine"]),
+        .target(
+            name: "Replay",
+            dependencies: [
+                "ProxyEngine",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         .target(name: "Monitor", dependencies: ["Replay", "ProxyEngine", "CNcurses"]),
         .executableTarget(
             name: "pgreel",
@@ -51,7 +60,10 @@ let package = Package(
                 .product(name: "NIOTestUtils", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "ReplayTests", dependencies: ["Replay"]),
+        .testTarget(
+            name: "ReplayTests",
+            dependencies: ["Replay", "ProxyEngine", .product(name: "NIOCore", package: "swift-nio")]
+        ),
         .testTarget(name: "MonitorTests", dependencies: ["Monitor"]),
         .testTarget(
             name: "IntegrationTests",

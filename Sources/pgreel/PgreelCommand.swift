@@ -7,6 +7,6 @@ struct PgreelCommand: AsyncParsableCommand {
         commandName: "pgreel",
         abstract: "A PostgreSQL proxy that watches, records and replays sessions.",
         version: "0.1.0",
-        subcommands: [ProxyCommand.self]
+        subcommands: [ProxyCommand.self, ReplayCommand.self, MonitorCommand.self]
     )
 }

@@ -17,8 +17,10 @@ struct ProxyCommand: AsyncParsableCommand {
         let output = StandardOutput()
         let useColor = TerminalStyle.shouldUseColor(
             isTTY: isatty(STDOUT_FILENO) == 1, environment: ProcessInfo.processInfo.environment)
-        // Subscribe before starting so not even the first connection's events are missed.
-        let stream = server.bus.subscribe(bufferSize: 50_000)
+        // Subscribe before starting so not even the first connection's events are missed. In quiet mode only
+        // problems are asked for, so the engine does not even build the per-query events.
+        let stream = server.bus.subscribe(
+            bufferSize: 50_000, interest: configuration.quiet ? .problemsOnly : .everything)
         let address: String
         do {
             try await server.start()
@@ -46,10 +48,6 @@ struct ProxyCommand: AsyncParsableCommand {
         }
 
         let printer = Task {
-            if configuration.quiet { 
-                for await _ in stream {}
-                return
-            }
             let text = HeadlessLogFormatter(options: .init(color: useColor))
             let json = JSONLogFormatter()
             for await event in stream {
@@ -61,7 +59,7 @@ struct ProxyCommand: AsyncParsableCommand {
         }
         let signal = await waitForTerminationSignal()
         output.writeError("\nReceived \(signal), shutting down.")
-        await server.shutdown()
+        await server.shutdown(gracePeriod: .milliseconds(Int(self.options.shutdownTimeout * 1000)))
         _ = await printer.result
     }
 }

@@ -34,6 +34,10 @@ struct ProxyOptions: ParsableArguments {
     @Flag(help: "Print only the banner and errors, not every query.")
     var quiet = false
 
+    @Option(help: ArgumentHelp(
+        "On SIGINT/SIGTERM, seconds to let open sessions finish before closing them (default 0).", valueName: "SECONDS"))
+    var shutdownTimeout: Double = 0
+
     var flags: CommandLineFlags {
         CommandLineFlags(
             listen: self.listen, upstream: self.upstream, users: self.users, config: self.config,

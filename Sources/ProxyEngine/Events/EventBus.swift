@@ -5,8 +5,15 @@ import NIOConcurrencyHelpers
 /// Each subscriber has its own bounded buffer. When a subscriber falls behind, new events are dropped for it
 /// (and counted) instead of slowing the proxy: the session file is the lossless path, not this.
 public final class EventBus: Sendable {
+    /// What a subscriber wants: everything, or only the rare events an operator must see (`--quiet`).
+    public enum Interest: Sendable {
+        case everything
+        case problemsOnly
+    }
+
     private struct Subscriber {
         var id: Int
+        var interest: Interest
         var continuation: AsyncStream<ProxyEvent>.Continuation
     }
 
@@ -22,32 +29,36 @@ public final class EventBus: Sendable {
     public init() {}
 
     /// A stream of the events published from now on, keeping at most `bufferSize` unread ones.
-    public func subscribe(bufferSize: Int = 10_000) -> AsyncStream<ProxyEvent> {
+    public func subscribe(bufferSize: Int = 10_000, interest: Interest = .everything) -> AsyncStream<ProxyEvent> {
         let (stream, continuation) = AsyncStream.makeStream(
             of: ProxyEvent.self, bufferingPolicy: .bufferingOldest(bufferSize))
         let id = self.state.withLockedValue { state in
             state.nextID += 1
-            state.subscribers.append(Subscriber(id: state.nextID, continuation: continuation))
+            state.subscribers.append(Subscriber(id: state.nextID, interest: interest, continuation: continuation))
             return state.nextID
         }
-        self.hasSubscribers.withLockedValue { $0 = true }
+        if interest == .everything {
+            self.hasSubscribers.withLockedValue { $0 = true }
+        }
         continuation.onTermination = { [weak self] _ in
             guard let self else { return }
-            let empty = self.state.withLockedValue { state in
+            let observed = self.state.withLockedValue { state in
                 state.subscribers.removeAll { $0.id == id }
-                return state.subscribers.isEmpty
+                return state.subscribers.contains { $0.interest == .everything }
             }
-            if empty { self.hasSubscribers.withLockedValue { $0 = false } }
+            self.hasSubscribers.withLockedValue { $0 = observed }
         }
         return stream
     }
 
-    /// Whether anyone listens; publishers skip building events when nobody does.
+    /// Whether anyone listens to everything; publishers skip building the frequent events when nobody does.
+    /// Problem events (see `ProxyEvent.Kind.isProblem`) are published regardless.
     public var isObserved: Bool { self.hasSubscribers.withLockedValue { $0 } }
 
     public func publish(_ event: ProxyEvent) {
+        let isProblem = event.kind.isProblem
         self.state.withLockedValue { state in
-            for subscriber in state.subscribers {
+            for subscriber in state.subscribers where subscriber.interest == .everything || isProblem {
                 if case .dropped = subscriber.continuation.yield(event) {
                     state.dropped += 1
                 }

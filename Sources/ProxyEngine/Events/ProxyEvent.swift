@@ -43,6 +43,9 @@ public struct ProxyEvent: Sendable {
         case recordingFailed(message: String)
     }
 
+    /// Rare events an operator must see even with `--quiet`: refused clients and recording failures.
+    public var isProblem: Bool { self.kind.isProblem }
+
     public struct ConnectedInfo: Sendable, Equatable {
         public var pseudoUser: String
         public var realUser: String
@@ -63,6 +66,15 @@ public struct ProxyEvent: Sendable {
             self.upstreamPort = upstreamPort
             self.clientAddress = clientAddress
             self.backendProcessID = backendProcessID
+        }
+    }
+}
+
+extension ProxyEvent.Kind {
+    public var isProblem: Bool {
+        switch self {
+        case .refused, .recordingFailed: return true
+        default: return false
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// Everything a session needs from the server it belongs to.
@@ -9,6 +10,8 @@ struct SessionEnvironment: Sendable {
     var writer: SessionFileWriter?
     var sessionsDirectory: String
     var maxRecordedRows: Int
+    /// Set when the server shuts down, so sessions it closes say so in their session_end.
+    var shuttingDown: NIOLockedValueBox<Bool>
 }
 
 /// Runs the startup phase of a client connection (SSL/GSS answer, cancel routing, authentication, upstream
@@ -65,10 +68,14 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
                     }
                     self.perform(self.machine.startupPacket(packet), context: context)
                 }
-                if self.phase == .messages, self.startupBuffer.readableBytes > 0 {
+                // Bytes that came in the same read after the startup packet belong to the next phase, whichever it
+                // is (a password message, or already the session when no password is asked).
+                if self.phase != .startupPacket, self.startupBuffer.readableBytes > 0 {
                     self.accumulator.append(self.startupBuffer)
                     self.startupBuffer.clear()
-                    try self.processMessages(context: context)
+                    if self.phase == .messages {
+                        try self.processMessages(context: context)
+                    }
                 }
             case .messages:
                 self.accumulator.append(bytes)
@@ -261,7 +268,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
 
         let session = ProxySession(
             id: self.sessionID, info: info, recorder: recorder, bus: self.environment.bus,
-            maxRecordedRows: self.environment.maxRecordedRows)
+            maxRecordedRows: self.environment.maxRecordedRows, shuttingDown: self.environment.shuttingDown)
         session.start(clientAddress: self.clientAddress, applicationName: self.applicationName)
         let (clientRelay, upstreamRelay) = RelayHandler.matchedPair(session: session)
         let cancelKeys = self.environment.cancelKeys
@@ -293,11 +300,15 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         self.phase = .done
         let pending = self.accumulator.takeRemaining()
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+        // Bytes that arrived before the relay existed go through it now, each followed by a read-complete so the
+        // relay flushes them to the other side.
         if pending.readableBytes > 0 {
             context.channel.pipeline.fireChannelRead(pending)
+            context.channel.pipeline.fireChannelReadComplete()
         }
         if upstream.leftover.readableBytes > 0 {
             upstreamChannel.pipeline.fireChannelRead(upstream.leftover)
+            upstreamChannel.pipeline.fireChannelReadComplete()
         }
         try? context.channel.syncOptions?.setOption(.autoRead, value: true)
         try? upstreamChannel.syncOptions?.setOption(.autoRead, value: true)
@@ -319,7 +330,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
 
     private func publish(_ kind: ProxyEvent.Kind) {
         let bus = self.environment.bus
-        if bus.isObserved {
+        if bus.isObserved || kind.isProblem {
             bus.publish(ProxyEvent(sessionID: self.sessionID, kind: kind))
         }
     }

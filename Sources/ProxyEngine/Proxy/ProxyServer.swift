@@ -12,8 +12,11 @@ public final class ProxyServer: Sendable {
     private let group: any EventLoopGroup
     private let writer: SessionFileWriter?
     private let environment: SessionEnvironment
-    private let state = NIOLockedValueBox<(channel: (any Channel)?, sessions: Int)>((nil, 0))
+    private let listener = NIOLockedValueBox<(any Channel)?>(nil)
+    /// Open client connections, so shutdown can close them and tests can wait for them.
+    private let connections = ConnectionRegistry()
     private let counter = ManagedAtomicCounter()
+    private let shuttingDown = NIOLockedValueBox(false)
 
     /// - Parameter group: the event loops to run on; default: one per core.
     public init(
@@ -31,7 +34,8 @@ public final class ProxyServer: Sendable {
         }
         self.environment = SessionEnvironment(
             credentials: credentials, bus: bus, cancelKeys: self.cancelKeys, writer: self.writer,
-            sessionsDirectory: configuration.sessionsDirectory, maxRecordedRows: configuration.maxRecordedRows)
+            sessionsDirectory: configuration.sessionsDirectory, maxRecordedRows: configuration.maxRecordedRows,
+            shuttingDown: self.shuttingDown)
     }
 
     /// Binds the listening socket and starts accepting. Returns the bound address (useful with port 0).
@@ -39,6 +43,7 @@ public final class ProxyServer: Sendable {
     public func start() async throws -> SocketAddress {
         let environment = self.environment
         let counter = self.counter
+        let connections = self.connections
         let bootstrap = ServerBootstrap(group: self.group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -47,24 +52,28 @@ public final class ProxyServer: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let id = "session_\(UInt64(Date().timeIntervalSince1970 * 1_000_000_000) &+ counter.next())"
+                    connections.add(channel)
                     try channel.pipeline.syncOperations.addHandler(
                         ClientConnectionHandler(environment: environment, sessionID: id))
                 }
             }
         let channel = try await bootstrap.bind(host: self.configuration.listenHost, port: self.configuration.listenPort)
             .get()
-        self.state.withLockedValue { $0.channel = channel }
+        self.listener.withLockedValue { $0 = channel }
         return channel.localAddress!
     }
 
     /// The address the server listens on, once started.
     public var localAddress: SocketAddress? {
-        self.state.withLockedValue { $0.channel?.localAddress }
+        self.listener.withLockedValue { $0?.localAddress }
     }
+
+    /// Client connections currently open (authenticating or relaying).
+    public var openConnections: Int { self.connections.count }
 
     /// Stops accepting and waits until the listener is closed; running sessions are not touched.
     public func stopAccepting() async {
-        let channel = self.state.withLockedValue { $0.channel }
+        let channel = self.listener.withLockedValue { $0 }
         try? await channel?.close()
     }
 
@@ -73,10 +82,45 @@ public final class ProxyServer: Sendable {
         self.writer?.flushAndWait()
     }
 
-    public func shutdown() async {
+    /// Stops accepting, lets open sessions finish for up to `gracePeriod`, then closes the rest (each records its
+    /// session_end), writes every session file to its closing bracket and ends the event streams.
+    public func shutdown(gracePeriod: Duration = .zero) async {
         await self.stopAccepting()
+        self.shuttingDown.withLockedValue { $0 = true }
+        let deadline = ContinuousClock.now + gracePeriod
+        while self.connections.count > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        await self.connections.closeAll()
+        self.writer?.flushAndWait(timeout: .seconds(10))
         self.writer?.shutdown()
         self.bus.finish()
+    }
+}
+
+/// The open client channels of a server.
+final class ConnectionRegistry: Sendable {
+    private let channels = NIOLockedValueBox<[ObjectIdentifier: any Channel]>([:])
+
+    func add(_ channel: any Channel) {
+        let key = ObjectIdentifier(channel)
+        self.channels.withLockedValue { $0[key] = channel }
+        channel.closeFuture.whenComplete { _ in
+            self.channels.withLockedValue { _ = $0.removeValue(forKey: key) }
+        }
+    }
+
+    var count: Int { self.channels.withLockedValue { $0.count } }
+
+    /// Closes every channel and waits until each has closed (its relay records session_end on the way).
+    func closeAll() async {
+        let open = self.channels.withLockedValue { Array($0.values) }
+        for channel in open {
+            try? await channel.close()
+        }
+        for channel in open {
+            try? await channel.closeFuture.get()
+        }
     }
 }
 

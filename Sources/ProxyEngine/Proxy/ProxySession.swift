@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// The live state of one relayed session: it taps the messages both relay handlers see, feeds the session
@@ -17,17 +18,22 @@ final class ProxySession {
     private let startedMonotonic = DispatchTime.now().uptimeNanoseconds
     private var ended = false
     private(set) var clientSentTerminate = false
-    /// Whether the tracker needs to see messages at all (recording off and nobody watching: relay only).
-    private let tracking: Bool
+    private let shuttingDown: NIOLockedValueBox<Bool>
 
-    init(id: String, info: ProxyEvent.ConnectedInfo, recorder: SessionRecorder?, bus: EventBus, maxRecordedRows: Int) {
+    init(
+        id: String, info: ProxyEvent.ConnectedInfo, recorder: SessionRecorder?, bus: EventBus, maxRecordedRows: Int,
+        shuttingDown: NIOLockedValueBox<Bool>
+    ) {
         self.id = id
         self.info = info
         self.recorder = recorder
         self.bus = bus
         self.tracker = SessionTracker(maxRecordedRows: maxRecordedRows)
-        self.tracking = true
+        self.shuttingDown = shuttingDown
     }
+
+    /// True once the proxy began shutting down: connections it closes end for that reason.
+    var isShuttingDown: Bool { self.shuttingDown.withLockedValue { $0 } }
 
     var isRecordingBacklogged: Bool { self.recorder?.isBacklogged ?? false }
 

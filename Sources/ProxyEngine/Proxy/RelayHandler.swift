@@ -68,6 +68,8 @@ final class RelayHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelInactive(context: ChannelHandlerContext) {
         let reason: String
         switch self.side {
+        case _ where self.session.isShuttingDown:
+            reason = "pgreel shut down"
         case .client:
             reason = self.session.clientSentTerminate ? "client closed the session" : "client disconnected"
         case .upstream:

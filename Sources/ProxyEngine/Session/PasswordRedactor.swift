@@ -1,5 +1,3 @@
-import Foundation
-
 /// Masks literal passwords in SQL (`CREATE ROLE x PASSWORD 'secret'`, `ALTER USER x WITH ENCRYPTED PASSWORD '...'`,
 /// the verifier psql's `\password` sends) so they never reach a session file, a log or a screen.
 ///
@@ -73,8 +71,20 @@ public enum PasswordRedactor {
         return (String(decoding: output, as: UTF8.self), true)
     }
 
+    /// A byte scan for "password" in any case: this runs on every simple query, so no Foundation search.
     private static func containsPasswordKeyword(_ sql: String) -> Bool {
-        sql.range(of: "password", options: .caseInsensitive) != nil
+        var sql = sql
+        sql.makeContiguousUTF8()  // a no-op for native strings; bridged ones get copied once
+        let keyword = Array("password".utf8)
+        return sql.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            guard bytes.count >= keyword.count else { return false }
+            for start in 0...(bytes.count - keyword.count) where bytes[start] | 0x20 == keyword[0] {
+                var matched = 1
+                while matched < keyword.count, bytes[start + matched] | 0x20 == keyword[matched] { matched += 1 }
+                if matched == keyword.count { return true }
+            }
+            return false
+        } ?? true
     }
 
     private static func emitLiteral(

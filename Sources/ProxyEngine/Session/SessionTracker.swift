@@ -146,7 +146,8 @@ public struct SessionTracker {
         case FrontendMessageID.execute:
             let execute = try ExecuteMessage.decode(from: payload)
             let portal = self.portals[execute.portal] ?? self.pendingPortal(named: execute.portal)
-            var query = self.newQuery(sql: portal?.statement.sql ?? "", redacted: portal?.statement.redacted ?? false)
+            var query = self.newQuery(
+                sql: portal?.statement.sql ?? "", alreadyRedacted: portal?.statement.redacted ?? false)
             query.queryProtocol = .extended
             query.statementName = portal?.statementName
             query.portalName = execute.portal.isEmpty ? nil : execute.portal
@@ -264,16 +265,15 @@ public struct SessionTracker {
 
     // MARK: - Internals
 
-    private mutating func newQuery(sql: String, redacted: Bool = false) -> RecordedQuery {
+    /// Numbers a new query. Simple-protocol SQL is redacted here; extended-protocol SQL was redacted once at Parse
+    /// (`alreadyRedacted` carries that result), so a prepared statement executed a million times is scanned once.
+    private mutating func newQuery(sql: String, alreadyRedacted: Bool? = nil) -> RecordedQuery {
         self.queryCount += 1
-        var sql = sql
-        var wasRedacted = redacted
-        if !redacted {
-            let result = PasswordRedactor.redact(sql)
-            sql = result.sql
-            wasRedacted = result.redacted
+        if let alreadyRedacted {
+            return RecordedQuery(queryNumber: self.queryCount, sql: sql, redacted: alreadyRedacted)
         }
-        return RecordedQuery(queryNumber: self.queryCount, sql: sql, redacted: wasRedacted)
+        let (redactedSQL, redacted) = PasswordRedactor.redact(sql)
+        return RecordedQuery(queryNumber: self.queryCount, sql: redactedSQL, redacted: redacted)
     }
 
     /// A Bind may name a statement whose Parse is still in the pipeline, not yet confirmed by ParseComplete.
@@ -433,7 +433,7 @@ public struct SessionTracker {
             }
         }
         if let sql {
-            var query = self.newQuery(sql: sql, redacted: redacted)
+            var query = self.newQuery(sql: sql, alreadyRedacted: redacted)
             query.queryProtocol = .extended
             self.outputs.append(.query(query, at: now))
             let inFlight = InFlight(query: query, started: monotonic)

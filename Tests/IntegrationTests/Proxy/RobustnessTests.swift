@@ -68,6 +68,26 @@ import Testing
         #expect(reasons.filter { $0.contains("protocol violation") }.count == 2)
     }
 
+    /// A client may pipeline its first query right behind the startup packet (no password is asked for a trust
+    /// user): those bytes must reach the server, whether they arrive in the same read or later.
+    @Test func queryPipelinedBehindTheStartupPacketIsRelayed() async throws {
+        let server = try await TestPostgres.shared()
+        let proxy = try await ProxyUnderTest.start(upstream: server.url(), arguments: ["--no-record"])
+        defer { proxy.process.kill() }
+        var tail = ByteBuffer()
+        QueryMessage.encode("SELECT 'pipelined' AS answer", into: &tail)
+        EmptyMessage.encode(id: FrontendMessageID.terminate, into: &tail)
+        let answer = try await self.exchange(port: proxy.port, self.startupPacket(user: "pseudo_user") + Array(tail.readableBytesView))
+        var buffer = ByteBuffer(bytes: answer)
+        var decoder = RawMessageDecoder(direction: .backend)
+        var values: [String] = []
+        while let message = try decoder.decode(buffer: &buffer) {
+            guard message.id == BackendMessageID.dataRow else { continue }
+            values += try DataRow.values(of: message.payload).compactMap { $0.map { String(buffer: $0) } }
+        }
+        #expect(values == ["pipelined"])
+    }
+
     @Test func sslAndGSSRequestsAreAnsweredNo() async throws {
         let server = try await TestPostgres.shared()
         let proxy = try await ProxyUnderTest.start(upstream: server.url(), arguments: ["--no-record"])

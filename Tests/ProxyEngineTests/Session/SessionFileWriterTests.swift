@@ -270,6 +270,9 @@ struct SessionFileWriterTests {
             #expect(recorder.flushAndWait())
             let failure = try #require(recorder.failure)
             #expect(failure == "cannot write session file \(recorder.path): No space left on device")
+            // The handler runs on the writer thread just after the flush is released: give it a moment.
+            let deadline = Date().addingTimeInterval(5)
+            while failures.value.isEmpty, Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
             #expect(failures.value == [failure], "the handler runs once")
             #expect(recorder.discardedEvents == 3)
 

@@ -1,0 +1,247 @@
+import Foundation
+import ProxyEngine
+
+/// Runs the live dashboard: subscribes to the proxy's event bus, folds events and keys into a `DashboardState`, and
+/// draws it at most `maxFramesPerSecond` times a second.
+///
+/// Two parts, so a slow screen never slows the proxy:
+/// - a task drains the bus subscription into a bounded inbox as fast as events come (when even the inbox is full,
+///   events are dropped for the dashboard and counted; the session files stay lossless);
+/// - one thread owns the terminal: it waits for keys with a short timeout, applies the inbox in batches, ticks the
+///   clock, and redraws only when something changed and a frame is due.
+public final class Dashboard: Sendable {
+    public struct Options: Sendable, Equatable {
+        /// Redraws per second at most (rendering is coalesced: a flood of events costs one frame per interval).
+        public var maxFramesPerSecond: Int
+        /// Events the dashboard may hold before it starts dropping them.
+        public var inboxCapacity: Int
+        /// Colours when the terminal has them; attributes only otherwise.
+        public var useColor: Bool
+
+        public init(maxFramesPerSecond: Int = 30, inboxCapacity: Int = 50_000, useColor: Bool = true) {
+            self.maxFramesPerSecond = min(max(maxFramesPerSecond, 1), 120)
+            self.inboxCapacity = max(inboxCapacity, 1)
+            self.useColor = useColor
+        }
+    }
+
+    private let bus: EventBus
+    private let stream: AsyncStream<ProxyEvent>
+    private let inbox: EventInbox
+    private let options: Options
+    private let signalSources = LockedBox<[any DispatchSourceSignal]>([])
+
+    /// Subscribes to `bus` at once, so events published before `run` starts (the first connection) are kept.
+    public init(bus: EventBus, options: Options = Options()) {
+        self.bus = bus
+        self.options = options
+        self.stream = bus.subscribe(bufferSize: 10_000)
+        self.inbox = EventInbox(capacity: options.inboxCapacity)
+    }
+
+    /// Ends `run` soon (within a frame). Callable from any thread.
+    public func stop() {
+        self.inbox.requestStop()
+    }
+
+    /// SIGINT and SIGTERM end the dashboard cleanly (the terminal is restored) instead of killing the process.
+    public func stopOnTerminationSignals() {
+        var sources: [any DispatchSourceSignal] = []
+        for number in [SIGINT, SIGTERM] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [inbox] in inbox.requestStop() }
+            source.resume()
+            sources.append(source)
+        }
+        self.signalSources.withLock { $0 += sources }
+    }
+
+    /// Takes over the terminal until the user quits (or `stop()`), then gives it back.
+    /// - Returns: the final state (for a goodbye line).
+    public func run(settings: DashboardSettings) async throws -> DashboardState {
+        let stream = self.stream
+        let inbox = self.inbox
+        // Detached: not on the caller's actor (the command's main actor), where every event would be a hop.
+        let consumer = Task.detached {
+            await Self.drain(stream, into: inbox)
+        }
+        defer { consumer.cancel() }
+        let bus = self.bus
+        let options = self.options
+        return try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                do {
+                    let state = try Self.loop(settings: settings, options: options, inbox: inbox, bus: bus)
+                    continuation.resume(returning: state)
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+            thread.name = "pgreel-dashboard"
+            thread.start()
+        }
+    }
+
+    /// Moves events from the bus into the inbox, in batches.
+    ///
+    /// Waking up for every single event would cost the proxy's threads a wake-up each (the stream resumes the
+    /// waiting consumer). So when a wait was needed, the drain pauses a few milliseconds afterwards and lets the
+    /// stream buffer what comes meanwhile; the next calls then return at once, without waking anyone.
+    static func drain(_ stream: AsyncStream<ProxyEvent>, into inbox: EventInbox) async {
+        var iterator = stream.makeAsyncIterator()
+        while true {
+            let before = DispatchTime.now().uptimeNanoseconds
+            guard let event = await iterator.next() else { return }
+            inbox.push(event)
+            if DispatchTime.now().uptimeNanoseconds &- before > 200_000 {
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+        }
+    }
+
+    /// The terminal thread.
+    private static func loop(
+        settings: DashboardSettings, options: Options, inbox: EventInbox, bus: EventBus
+    ) throws -> DashboardState {
+        Self.yieldToTheProxy()
+        let terminal = try CursesTerminal(useColor: options.useColor)
+        defer { terminal.close() }
+        var state = DashboardState(settings: settings, now: Date(), size: terminal.size)
+        let minimumFrameInterval = UInt64(1_000_000_000 / options.maxFramesPerSecond)
+        // Drawing may use at most 1/budgetShare of one core: when a frame takes long (a slow machine, a debug
+        // build, a huge terminal), frames that only show new events come less often. Keys still redraw at once.
+        let budgetShare: UInt64 = 20
+        var frameInterval = minimumFrameInterval
+        let tickInterval: UInt64 = 500_000_000
+        var lastFrame: UInt64 = 0
+        var lastTick: UInt64 = 0
+        var dirty = true
+        var keyPressed = false
+
+        func handle(_ input: TerminalInput) {
+            switch input {
+            case .resize(let size):
+                state.resize(to: size)
+                terminal.repaintAll()
+            case .key(.control("l")):
+                terminal.repaintAll()
+            case .key(let key):
+                state.handle(key)
+            }
+            dirty = true
+            keyPressed = true
+        }
+
+        while !state.shouldQuit, !inbox.isStopRequested {
+            let now = DispatchTime.now().uptimeNanoseconds
+            let nextFrame = lastFrame &+ (keyPressed ? minimumFrameInterval : frameInterval)
+            let wait = nextFrame > now ? Int((nextFrame - now) / 1_000_000) : 0
+            if let input = terminal.readInput(timeoutMilliseconds: min(max(wait, 1), 50)) {
+                handle(input)
+                // Keys typed faster than frames (a held-down j) are all applied before the next frame.
+                var more = 0
+                while more < 256, let next = terminal.readInput(timeoutMilliseconds: 0) {
+                    handle(next)
+                    more += 1
+                }
+            }
+            let events = inbox.takeAll()
+            if !events.isEmpty {
+                state.apply(events)
+                dirty = true
+            }
+            let current = DispatchTime.now().uptimeNanoseconds
+            if current &- lastTick >= tickInterval {
+                state.tick(now: Date(), droppedEvents: bus.droppedCount + inbox.droppedCount)
+                lastTick = current
+                dirty = true
+            }
+            let due = current &- lastFrame >= (keyPressed ? minimumFrameInterval : frameInterval)
+            if dirty, due, !state.shouldQuit {
+                let size = terminal.size
+                if size != state.size { state.resize(to: size) }
+                terminal.draw(DashboardRenderer.render(state, size: size))
+                let finished = DispatchTime.now().uptimeNanoseconds
+                frameInterval = max(minimumFrameInterval, (finished &- current) &* budgetShare)
+                lastFrame = finished
+                dirty = false
+                keyPressed = false
+            }
+        }
+        return state
+    }
+}
+
+extension Dashboard {
+    /// Lowers the terminal thread's scheduling priority (nice 10, this thread only), so on a busy machine the
+    /// proxy's threads come first: the dashboard then falls behind and drops events instead of taking CPU time
+    /// the sessions need. Keys still get answered, only a little later.
+    static func yieldToTheProxy() {
+        #if os(Linux)
+        // On Linux the nice value belongs to the thread, and 0 names the calling one.
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+        #endif
+    }
+}
+
+/// Events on their way from the bus to the terminal thread: bounded, drops counted, plus the stop request.
+final class EventInbox: Sendable {
+    private struct State {
+        var events: [ProxyEvent] = []
+        var dropped = 0
+        var stopRequested = false
+    }
+
+    private let state = LockedBox(State())
+    private let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
+
+    func push(_ event: ProxyEvent) {
+        self.state.withLock { state in
+            if state.events.count < self.capacity {
+                state.events.append(event)
+            } else {
+                state.dropped += 1
+            }
+        }
+    }
+
+    func takeAll() -> [ProxyEvent] {
+        self.state.withLock { state in
+            guard !state.events.isEmpty else { return [] }
+            let events = state.events
+            state.events = []
+            state.events.reserveCapacity(min(events.count, 4096))
+            return events
+        }
+    }
+
+    var droppedCount: Int { self.state.withLock { $0.dropped } }
+
+    func requestStop() {
+        self.state.withLock { $0.stopRequested = true }
+    }
+
+    var isStopRequested: Bool { self.state.withLock { $0.stopRequested } }
+}
+
+/// A value behind a lock, so classes with mutable state can be Sendable. (Foundation's NSLock: the package's
+/// platform list predates `Synchronization.Mutex`.)
+final class LockedBox<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+
+    init(_ value: Value) {
+        self.value = value
+    }
+
+    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+        self.lock.lock()
+        defer { self.lock.unlock() }
+        return try body(&self.value)
+    }
+}

@@ -1,0 +1,84 @@
+import ProxyEngine
+
+/// A result set as table lines: a header, a rule, one line per row. Columns are as wide as their content (up to a
+/// cap, past which a cell is cut with `…`), numbers are right-aligned as psql does, SQL NULL shows as a styled
+/// `NULL` while an empty string stays an empty cell.
+public enum ResultTableFormat {
+    /// How SQL NULL appears (in the `.null` style).
+    public static let nullText = "NULL"
+    /// Widest column in the Result pane; the detail view shows up to `detailCellCap`.
+    public static let paneCellCap = 60
+    public static let detailCellCap = 400
+    static let separator = " │ "
+
+    /// The display width of every column over its name and every kept value (uncapped).
+    public static func columnWidths(of set: RecordedResultSet) -> [Int] {
+        let count = max(set.columns.count, set.rows.map(\.count).max() ?? 0)
+        var widths = (0..<count).map { index in
+            index < set.columns.count ? TerminalText.displayWidth(of: TerminalText.escaped(set.columns[index])) : 0
+        }
+        for row in set.rows {
+            for (index, value) in row.enumerated() {
+                let width = value.map { TerminalText.displayWidth(of: TerminalText.escaped($0)) } ?? nullText.count
+                if width > widths[index] { widths[index] = width }
+            }
+        }
+        return widths
+    }
+
+    /// Type OIDs psql right-aligns: int2, int4, int8, oid, float4, float8, numeric, money.
+    public static func isNumeric(_ oid: UInt32) -> Bool {
+        [20, 21, 23, 26, 700, 701, 790, 1700].contains(oid)
+    }
+
+    /// The header line (column names).
+    public static func header(_ set: RecordedResultSet, widths: [Int], cap: Int) -> StyledLine {
+        var line = StyledLine()
+        for (index, width) in widths.enumerated() {
+            if index > 0 { line.append(self.separator, .dim) }
+            let name = index < set.columns.count ? TerminalText.escaped(set.columns[index]) : ""
+            line.append(self.fit(name, width: min(width, cap), right: false), .columnHeader)
+        }
+        return line
+    }
+
+    /// The rule under the header.
+    public static func rule(widths: [Int], cap: Int) -> StyledLine {
+        let parts = widths.map { String(repeating: "─", count: min($0, cap)) }
+        return StyledLine(parts.joined(separator: "─┼─"), .dim)
+    }
+
+    /// One row of values.
+    public static func row(_ values: [String?], of set: RecordedResultSet, widths: [Int], cap: Int) -> StyledLine {
+        var line = StyledLine()
+        for (index, width) in widths.enumerated() {
+            if index > 0 { line.append(self.separator, .dim) }
+            let columnWidth = min(width, cap)
+            let right = index < set.columnTypes.count && self.isNumeric(set.columnTypes[index])
+            guard index < values.count else {
+                line.append(String(repeating: " ", count: columnWidth))
+                continue
+            }
+            if let value = values[index] {
+                line.append(self.fit(TerminalText.escaped(value), width: columnWidth, right: right))
+            } else {
+                line.append(self.fit(self.nullText, width: columnWidth, right: right), .null)
+            }
+        }
+        return line
+    }
+
+    /// The total width of a table with these column widths.
+    public static func tableWidth(widths: [Int], cap: Int) -> Int {
+        widths.reduce(0) { $0 + min($1, cap) } + max(widths.count - 1, 0) * 3
+    }
+
+    /// `text` cut or padded to exactly `width` columns.
+    static func fit(_ text: String, width: Int, right: Bool) -> String {
+        let cut = TerminalText.displayWidth(of: text) > width ? TerminalText.truncated(text, toWidth: width) : text
+        let missing = width - TerminalText.displayWidth(of: cut)
+        guard missing > 0 else { return cut }
+        let padding = String(repeating: " ", count: missing)
+        return right ? padding + cut : cut + padding
+    }
+}

@@ -1,0 +1,200 @@
+import Foundation
+import ProxyEngine
+
+/// The machine-readable account of a replay (`--report FILE.json`), and the source of the JUnit XML.
+///
+/// Per query it keeps the verdict, short summaries of the recorded and replayed results (columns, row count,
+/// command tag, error, digest; not the rows), the first difference and both durations, so a CI job or a script can
+/// tell what changed without reading the session file again.
+public struct ReplayReport: Sendable, Encodable, Equatable {
+    public var tool = "pgreel replay"
+    public var startedAt: String
+    public var wallTimeMS: Double
+    /// The process's exit code: 0 all matched, 1 a mismatch or an unexpected error, 2 could not run.
+    public var exitCode: Int32
+    public var options: Options
+    public var summary: Summary
+    public var files: [File]
+
+    public init(
+        startedAt: Date, wallTimeMS: Double, exitCode: Int32, options: Options, summary: Summary, files: [File]
+    ) {
+        self.startedAt = SessionTimestamp.format(startedAt)
+        self.wallTimeMS = wallTimeMS
+        self.exitCode = exitCode
+        self.options = options
+        self.summary = summary
+        self.files = files
+    }
+
+    public struct Options: Sendable, Encodable, Equatable {
+        public var safety: ReplayOptions.Safety
+        public var speed: Double?
+        public var ignoredColumns: [String]
+        public var unordered: Bool
+        public var stopOnMismatch: Bool
+
+        public init(_ options: ReplayOptions, stopOnMismatch: Bool) {
+            self.safety = options.safety
+            self.speed = options.speed
+            self.ignoredColumns = options.comparison.ignoredColumns
+            self.unordered = options.comparison.unordered
+            self.stopOnMismatch = stopOnMismatch
+        }
+    }
+
+    public struct Summary: Sendable, Encodable, Equatable {
+        public var queries: Int
+        public var executed: Int
+        public var errors: Int
+        public var unexpectedErrors: Int
+        public var matched: Int
+        public var mismatched: Int
+        public var notCompared: Int
+        public var skipped: Int
+
+        public init(_ summary: ReplaySummary) {
+            self.queries = summary.queries
+            self.executed = summary.executed
+            self.errors = summary.errors
+            self.unexpectedErrors = summary.unexpectedErrors
+            self.matched = summary.matched
+            self.mismatched = summary.mismatched
+            self.notCompared = summary.notCompared
+            self.skipped = summary.skipped
+        }
+    }
+
+    public struct File: Sendable, Encodable, Equatable {
+        public var path: String
+        /// The target, password masked; nil when it could not be resolved.
+        public var target: String?
+        /// Where and why the file was cut off, when it was.
+        public var cut: String?
+        /// Why the replay of this file could not run or stopped early.
+        public var error: String?
+        public var summary: Summary
+        public var wallTimeMS: Double
+        public var queries: [Query]
+
+        public init(
+            path: String, target: String?, cut: String?, error: String?, summary: ReplaySummary, wallTimeMS: Double,
+            queries: [Query]
+        ) {
+            self.path = path
+            self.target = target
+            self.cut = cut
+            self.error = error
+            self.summary = Summary(summary)
+            self.wallTimeMS = wallTimeMS
+            self.queries = queries
+        }
+    }
+
+    public struct Query: Sendable, Encodable, Equatable {
+        public var event: Int
+        public var queryNumber: Int
+        public var sql: String
+        public var `protocol`: QueryProtocol
+        public var statementName: String?
+        public var status: QueryStatus
+        public var executed: Bool
+        public var unexpectedError: Bool
+        public var skipReason: String?
+        public var recorded: ResultSummary?
+        public var replayed: ResultSummary?
+        public var difference: Difference?
+        public var differingRows: Int?
+        public var notes: [String]
+        public var recordedDurationMS: Double?
+        public var replayedDurationMS: Double?
+
+        public init(_ step: QueryStep) {
+            self.event = step.eventNumber
+            self.queryNumber = step.query.queryNumber
+            self.sql = step.query.sql
+            self.protocol = step.query.queryProtocol
+            self.statementName = step.query.statementName.flatMap { $0.isEmpty ? nil : $0 }
+            self.status = step.status
+            self.executed = step.executed
+            self.unexpectedError = step.unexpectedError
+            self.skipReason = step.skipReason
+            self.recorded = step.recorded.map(ResultSummary.init)
+            self.replayed = step.replayed.map(ResultSummary.init)
+            self.difference = step.difference.map { Difference($0) }
+            self.differingRows = step.differingRows > 1 ? step.differingRows : nil
+            self.notes = step.notes
+            self.recordedDurationMS = step.recorded?.durationMS
+            self.replayedDurationMS = step.replayed?.durationMS
+        }
+    }
+
+    /// A result without its rows.
+    public struct ResultSummary: Sendable, Encodable, Equatable {
+        public var columns: [String]
+        public var rowCount: Int
+        public var commandTag: String?
+        public var rowsDigest: String?
+        /// How many result sets a multi-statement query returned, when more than one.
+        public var resultSets: Int?
+        public var error: ErrorSummary?
+
+        public init(_ result: RecordedResult) {
+            self.columns = result.result.columns
+            self.rowCount = result.result.rowCount
+            self.commandTag = result.result.commandTag
+            self.rowsDigest = result.result.rowsDigest
+            self.resultSets = result.resultSets.map(\.count)
+            self.error = result.error.map { ErrorSummary(code: $0.code, message: $0.message) }
+        }
+    }
+
+    public struct ErrorSummary: Sendable, Encodable, Equatable {
+        public var code: String
+        public var message: String
+    }
+
+    /// `ResultDifference` for JSON: cell values are written as `null` for SQL NULL, never left out.
+    public struct Difference: Sendable, Encodable, Equatable {
+        public var difference: ResultDifference
+
+        public init(_ difference: ResultDifference) {
+            self.difference = difference
+        }
+
+        private enum Keys: String, CodingKey {
+            case kind
+            case resultSet = "result_set"
+            case row, column
+            case recordedValue = "recorded_value"
+            case replayedValue = "replayed_value"
+            case recorded, replayed, message
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Keys.self)
+            let difference = self.difference
+            try container.encode(difference.kind, forKey: .kind)
+            try container.encodeIfPresent(difference.resultSet, forKey: .resultSet)
+            try container.encodeIfPresent(difference.row, forKey: .row)
+            try container.encodeIfPresent(difference.column, forKey: .column)
+            if difference.kind == .value {
+                try container.encode(difference.recordedValue, forKey: .recordedValue)
+                try container.encode(difference.replayedValue, forKey: .replayedValue)
+            }
+            try container.encode(difference.recorded, forKey: .recorded)
+            try container.encode(difference.replayed, forKey: .replayed)
+            try container.encode(difference.description, forKey: .message)
+        }
+    }
+
+    /// The report as pretty-printed JSON with sorted keys.
+    public func json() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        var data = try encoder.encode(self)
+        data.append(UInt8(ascii: "\n"))
+        return data
+    }
+}

@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Turns bench/run.sh's raw measurements into the table of medians, its ratios and the targets' status.
+
+Writes <prefix>.csv and <prefix>.md and prints the Markdown table. Medians are over the interleaved rounds.
+"""
+import argparse
+import csv
+import statistics
+from collections import defaultdict
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def fmt(value, digits=0):
+    if value is None:
+        return "–"
+    return f"{value:.{digits}f}"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("raw")
+    parser.add_argument("big")
+    parser.add_argument("prefix")
+    for name in ["big-rss-kb", "bouncer-note", "replay-qps", "pgbench-one-tps", "replay-note", "monitor-line",
+                 "monitor-note", "rounds", "duration", "big-rows"]:
+        parser.add_argument("--" + name, default="")
+    args = parser.parse_args()
+
+    runs = defaultdict(lambda: defaultdict(list))
+    with open(args.raw) as f:
+        for row in csv.DictReader(f):
+            key = (row["mode"], int(row["clients"]), row["target"])
+            runs[key]["tps"].append(float(row["tps"]))
+            runs[key]["lat"].append(float(row["latency_ms"]) if row["latency_ms"] else None)
+            runs[key]["cpu"].append(float(row["cpu_us_per_tx"]) if row["cpu_us_per_tx"] else None)
+    med = {key: {m: median(v) for m, v in metrics.items()} for key, metrics in runs.items()}
+    modes = sorted({k[0] for k in med}, key=["simple", "extended", "prepared"].index)
+    clients = sorted({k[1] for k in med})
+    has_bouncer = any(k[2] == "pgbouncer" for k in med)
+
+    header = ["mode", "clients", "direct tps", "pgbouncer tps", "pgreel tps", "pgreel --no-record tps",
+              "pgreel/direct", "pgreel/pgbouncer", "record/no-record", "added latency µs",
+              "pgreel CPU µs/tx", "pgbouncer CPU µs/tx"]
+    rows = []
+    status = []
+    for mode in modes:
+        for c in clients:
+            d = med.get((mode, c, "direct"), {})
+            b = med.get((mode, c, "pgbouncer"), {})
+            r = med.get((mode, c, "pgreel"), {})
+            n = med.get((mode, c, "pgreel_norecord"), {})
+            ratio_direct = r["tps"] / d["tps"] if r and d else None
+            ratio_bouncer = r["tps"] / b["tps"] if r and b else None
+            ratio_record = r["tps"] / n["tps"] if r and n else None
+            added = (r["lat"] - d["lat"]) * 1000 if r.get("lat") is not None and d.get("lat") is not None else None
+            rows.append([mode, c, fmt(d.get("tps")), fmt(b.get("tps")), fmt(r.get("tps")), fmt(n.get("tps")),
+                         fmt(ratio_direct, 2), fmt(ratio_bouncer, 2), fmt(ratio_record, 2),
+                         fmt(added, 1) if c == 1 else "", fmt(r.get("cpu"), 1), fmt(b.get("cpu"), 1)])
+            if c >= 8:
+                status.append((f"{mode} c={c}: pgreel ≥ 0.65 × direct", ratio_direct, 0.65))
+                if has_bouncer:
+                    status.append((f"{mode} c={c}: pgreel ≥ 1.0 × pgbouncer", ratio_bouncer, 1.0))
+                status.append((f"{mode} c={c}: recording ≥ 0.9 × no-record", ratio_record, 0.9))
+            if c == 1 and added is not None:
+                status.append((f"{mode} c=1: added latency ≤ 50 µs", -added, -50.0))
+            if has_bouncer and r.get("cpu") is not None and b.get("cpu") is not None:
+                status.append((f"{mode} c={c}: pgreel CPU/tx ≤ pgbouncer's", -r["cpu"], -b["cpu"]))
+
+    big = defaultdict(list)
+    with open(args.big) as f:
+        for row in csv.DictReader(f):
+            big[(row["test"], row["target"])].append(float(row["seconds"]))
+    big_rows = []
+    for test in ["select", "copy_in", "copy_out"]:
+        d = median(big.get((test, "direct"), []))
+        p = median(big.get((test, "pgreel"), []))
+        ratio = p / d if d and p else None
+        big_rows.append([test, fmt(d, 3), fmt(p, 3), fmt(ratio, 2)])
+        status.append((f"{args.big_rows}-row {test}: ≤ 1.2 × direct wall time", -ratio if ratio else None, -1.2))
+    rss_mib = int(args.big_rss_kb) / 1024 if args.big_rss_kb else None
+    status.append(("pgreel peak RSS with recording < 64 MiB", -rss_mib if rss_mib else None, -64.0))
+
+    extra = []
+    if args.replay_qps and args.pgbench_one_tps:
+        ratio = float(args.replay_qps) / float(args.pgbench_one_tps)
+        extra.append(f"- Replay: {args.replay_qps} queries/s vs pgbench one connection {float(args.pgbench_one_tps):.0f} tps"
+                     f" → ratio {ratio:.2f}")
+        status.append(("replay ≥ 0.8 × pgbench's one-connection rate", ratio, 0.8))
+    elif args.replay_note:
+        extra.append(f"- Replay: {args.replay_note}")
+    if args.monitor_line:
+        extra.append(f"- Monitor vs headless: {args.monitor_line}")
+    elif args.monitor_note:
+        extra.append(f"- Monitor: {args.monitor_note}")
+    if args.bouncer_note:
+        extra.append(f"- pgbouncer: {args.bouncer_note}")
+
+    with open(args.prefix + ".csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+        writer.writerow([])
+        writer.writerow(["test", "direct s", "pgreel s", "pgreel/direct"])
+        writer.writerows(big_rows)
+
+    md = [f"pgbench -S, medians of {args.rounds} interleaved rounds of {args.duration} s "
+          f"(targets: direct, pgbouncer, pgreel, pgreel --no-record):", "",
+          "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    md += ["| " + " | ".join(str(x) for x in row) + " |" for row in rows]
+    md += ["", f"{args.big_rows} rows through psql (median wall seconds):", "",
+           "| test | direct s | pgreel s | pgreel/direct |", "|---|---|---|---|"]
+    md += ["| " + " | ".join(row) + " |" for row in big_rows]
+    md += ["", f"- pgreel peak RSS (recording on, after the big tests): {fmt(rss_mib, 1)} MiB"]
+    md += extra
+    md += ["", "Targets:", ""]
+    for name, value, limit in status:
+        if value is None:
+            md.append(f"- ⚠️  {name}: not measured")
+        else:
+            md.append(f"- {'✅' if value >= limit else '❌'} {name}")
+    text = "\n".join(md) + "\n"
+    with open(args.prefix + ".md", "w") as f:
+        f.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

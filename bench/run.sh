@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# `make bench`: pgreel side by side with a direct connection and pgbouncer, in one run, interleaved round by round.
+#
+# Starts its own PostgreSQL (fsync off, pgbench scale 10) in a temporary directory, pgreel (release build) with
+# recording on and with --no-record, and pgbouncer in session mode (installed with apt-get when missing and
+# possible). Prints one table of medians and writes it as CSV and Markdown under bench/results/.
+#
+#   ROUNDS=3 DURATION=5 bash bench/run.sh      (defaults)
+#   SMOKE=1 bash bench/run.sh                  (a ~20-second check that the script still works: CI may run it)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+PROJECT_DIR="$PWD"
+
+SMOKE="${SMOKE:-0}"
+ROUNDS="${ROUNDS:-3}"
+DURATION="${DURATION:-5}"
+MODES=(simple extended prepared)
+CLIENTS=(1 8 32)
+BIG_ROWS="${BIG_ROWS:-1000000}"
+REPLAY_QUERIES="${REPLAY_QUERIES:-100000}"
+if [[ "$SMOKE" == 1 ]]; then
+    ROUNDS=1; DURATION=1; MODES=(extended); CLIENTS=(1 8); BIG_ROWS=20000; REPLAY_QUERIES=2000
+fi
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+
+WORK="$(mktemp -d /tmp/pgreel-bench-XXXXXX)"
+chmod 755 "$WORK"
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    PGREEL_PGDATA="$WORK/pgdata" PGREEL_DB_PORT="$PGPORT" bash scripts/db.sh down >/dev/null 2>&1 || true
+    [[ -n "${BOUNCER_PID:-}" ]] && kill "$BOUNCER_PID" 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+as_postgres() { if (( EUID == 0 )); then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+PGBIN="$(pg_config --bindir 2>/dev/null || ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
+PGBENCH="$PGBIN/pgbench"; PSQL="$PGBIN/psql"
+[[ -x "$PGBENCH" ]] || PGBENCH="$(command -v pgbench)" || die "pgbench not found"
+
+log "building pgreel (release)"
+swift build -c release --product pgreel 2>&1 | tail -n 1 >&2
+PGREEL="$PROJECT_DIR/.build/release/pgreel"
+
+# --- PostgreSQL -------------------------------------------------------------------------------------------
+PGPORT="$(free_port)"
+export PGREEL_PGDATA="$WORK/pgdata" PGREEL_DB_PORT="$PGPORT"
+bash scripts/db.sh up >/dev/null
+as_postgres "$PSQL" -X -q -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres \
+    -c "ALTER SYSTEM SET fsync = off" -c "ALTER SYSTEM SET synchronous_commit = off" \
+    -c "ALTER SYSTEM SET full_page_writes = off" -c "ALTER SYSTEM SET max_connections = 300" \
+    -c "CREATE DATABASE bench" >/dev/null
+bash scripts/db.sh down >/dev/null && bash scripts/db.sh up >/dev/null
+SCALE=10; [[ "$SMOKE" == 1 ]] && SCALE=1
+log "pgbench -i -s $SCALE"
+"$PGBENCH" -i -q -s "$SCALE" -h 127.0.0.1 -p "$PGPORT" -U postgres bench >/dev/null 2>&1
+
+# --- pgbouncer ----------------------------------------------------------------------------------------------
+BOUNCER_PORT=""; BOUNCER_NOTE=""
+if ! command -v pgbouncer >/dev/null 2>&1 && (( EUID == 0 )) && command -v apt-get >/dev/null 2>&1; then
+    log "installing pgbouncer"
+    (apt-get install -y -qq pgbouncer >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq pgbouncer; }) >/dev/null 2>&1 || true
+fi
+if command -v pgbouncer >/dev/null 2>&1; then
+    BOUNCER_PORT="$(free_port)"
+    mkdir -p "$WORK/bouncer"
+    cat > "$WORK/bouncer/pgbouncer.ini" <<INI
+[databases]
+bench = host=127.0.0.1 port=$PGPORT dbname=bench
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $BOUNCER_PORT
+unix_socket_dir =
+auth_type = trust
+auth_file = $WORK/bouncer/users.txt
+pool_mode = session
+max_client_conn = 300
+default_pool_size = 64
+logfile = $WORK/bouncer/pgbouncer.log
+INI
+    echo '"postgres" ""' > "$WORK/bouncer/users.txt"
+    (( EUID == 0 )) && chown -R postgres: "$WORK/bouncer"
+    as_postgres pgbouncer "$WORK/bouncer/pgbouncer.ini" >/dev/null 2>&1 &
+    BOUNCER_PID=$!
+    sleep 1
+    BOUNCER_PID="$(pgrep -f "pgbouncer $WORK/bouncer/pgbouncer.ini" | head -n 1)"
+else
+    BOUNCER_NOTE="pgbouncer not installed (apt-get install pgbouncer failed or not root)"
+    log "$BOUNCER_NOTE"
+fi
+
+# --- pgreel -------------------------------------------------------------------------------------------------
+start_pgreel() {  # name, extra args...
+    local name="$1"; shift
+    local port; port="$(free_port)"
+    "$PGREEL" proxy --listen "127.0.0.1:$port" --upstream "postgres://postgres@127.0.0.1:$PGPORT/bench" \
+        --sessions "$WORK/sessions-$name" --quiet "$@" > "$WORK/$name.log" 2>&1 &
+    local pid=$!
+    PIDS+=("$pid")
+    for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+    echo "$port $pid"
+}
+read -r REC_PORT REC_PID < <(start_pgreel record)
+read -r NOREC_PORT NOREC_PID < <(start_pgreel norecord --no-record)
+
+TICK="$(getconf CLK_TCK)"
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+TARGETS=(direct)
+declare -A PORT_OF=([direct]="$PGPORT" [pgreel]="$REC_PORT" [pgreel_norecord]="$NOREC_PORT")
+declare -A PID_OF=([pgreel]="$REC_PID" [pgreel_norecord]="$NOREC_PID")
+if [[ -n "$BOUNCER_PORT" ]]; then
+    TARGETS+=(pgbouncer); PORT_OF[pgbouncer]="$BOUNCER_PORT"; PID_OF[pgbouncer]="$BOUNCER_PID"
+fi
+TARGETS+=(pgreel pgreel_norecord)
+
+RAW="$WORK/raw.csv"
+echo "round,mode,clients,target,tps,latency_ms,cpu_us_per_tx" > "$RAW"
+for round in $(seq "$ROUNDS"); do
+    for mode in "${MODES[@]}"; do
+        for clients in "${CLIENTS[@]}"; do
+            threads=$(( clients < 2 ? 1 : 2 ))
+            for target in "${TARGETS[@]}"; do
+                pid="${PID_OF[$target]:-}"
+                before=0; [[ -n "$pid" ]] && before="$(cpu_ticks "$pid")"
+                out="$("$PGBENCH" -n -S -M "$mode" -c "$clients" -j "$threads" -T "$DURATION" \
+                    -h 127.0.0.1 -p "${PORT_OF[$target]}" -U postgres bench 2>&1)" || { echo "$out" >&2; die "pgbench failed against $target"; }
+                tps="$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out" | tail -n 1)"
+                lat="$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' <<<"$out")"
+                txs="$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")"
+                cpu=""
+                if [[ -n "$pid" ]]; then
+                    after="$(cpu_ticks "$pid")"
+                    cpu="$(python3 -c "print(round(($after - $before) * 1e6 / $TICK / max($txs, 1), 2))")"
+                fi
+                echo "$round,$mode,$clients,$target,$tps,$lat,$cpu" >> "$RAW"
+                log "round $round $mode c=$clients $target: $tps tps"
+            done
+        done
+    done
+done
+
+# --- big results: 1M-row SELECT and COPY in/out ---------------------------------------------------------------
+read -r BIG_PORT BIG_PID < <(start_pgreel big)
+BIGRAW="$WORK/big.csv"
+echo "test,target,seconds" > "$BIGRAW"
+timed() { local start end; start="$(date +%s.%N)"; "$@" >/dev/null; end="$(date +%s.%N)"; python3 -c "print(round($end - $start, 3))"; }
+"$PSQL" -X -q -h 127.0.0.1 -p "$PGPORT" -U postgres -d bench \
+    -c "DROP TABLE IF EXISTS big_in" -c "CREATE TABLE big_in (id int, name text, value float8)" \
+    -c "\\copy (SELECT g, 'name ' || g, g * 1.5 FROM generate_series(1, $BIG_ROWS) g) TO '$WORK/big.tsv'"
+for round in $(seq "$ROUNDS"); do
+    for target in direct pgreel; do
+        port="$PGPORT"; [[ "$target" == pgreel ]] && port="$BIG_PORT"
+        q=(-X -q -h 127.0.0.1 -p "$port" -U postgres -d bench)
+        echo "select,$target,$(timed "$PSQL" "${q[@]}" -c "SELECT g, md5(g::text) FROM generate_series(1, $BIG_ROWS) g")" >> "$BIGRAW"
+        "$PSQL" "${q[@]}" -c "TRUNCATE big_in" >/dev/null
+        echo "copy_in,$target,$(timed "$PSQL" "${q[@]}" -c "\\copy big_in FROM '$WORK/big.tsv'")" >> "$BIGRAW"
+        echo "copy_out,$target,$(timed "$PSQL" "${q[@]}" -c "\\copy big_in TO '$WORK/big.out'")" >> "$BIGRAW"
+        log "round $round big $target done"
+    done
+done
+BIG_RSS_KB="$(awk '/VmHWM/ {print $2}' "/proc/$BIG_PID/status")"
+
+# --- replay: a recorded pgbench session replayed vs pgbench's own one-connection rate -------------------------
+REPLAY_NOTE=""
+if "$PGREEL" replay --help >/dev/null 2>&1; then
+    read -r REPLAY_REC_PORT _ < <(start_pgreel replayrec)
+    "$PGBENCH" -n -S -M prepared -c 1 -t "$REPLAY_QUERIES" -h 127.0.0.1 -p "$REPLAY_REC_PORT" -U postgres bench >/dev/null 2>&1
+    sleep 1
+    direct_out="$("$PGBENCH" -n -S -M prepared -c 1 -t "$REPLAY_QUERIES" -h 127.0.0.1 -p "$PGPORT" -U postgres bench 2>&1)"
+    PGBENCH_ONE_TPS="$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$direct_out" | tail -n 1)"
+    file="$(ls -S "$WORK"/sessions-replayrec/*.json | head -n 1)"
+    start="$(date +%s.%N)"
+    "$PGREEL" replay "$file" --db-url "postgres://postgres@127.0.0.1:$PGPORT/bench" --quiet >/dev/null 2>&1 || true
+    end="$(date +%s.%N)"
+    REPLAY_QPS="$(python3 -c "print(round($REPLAY_QUERIES / ($end - $start), 1))")"
+else
+    REPLAY_NOTE="pgreel replay not available in this build"
+fi
+
+# --- monitor vs headless ---------------------------------------------------------------------------------------
+MONITOR_NOTE=""
+if [[ -x bench/monitor-flood.sh ]] && "$PGREEL" monitor --help >/dev/null 2>&1; then
+    MONITOR_LINE="$(PGREEL_BIN="$PGREEL" BENCH_PGPORT="$PGPORT" DURATION="$DURATION" bash bench/monitor-flood.sh 2>/dev/null | tail -n 1 || true)"
+else
+    MONITOR_NOTE="pgreel monitor not available in this build"
+fi
+
+# --- report ----------------------------------------------------------------------------------------------------
+STAMP="$(date -u +%Y-%m-%d_%H-%M-%S)"
+mkdir -p bench/results
+python3 bench/report.py "$RAW" "$BIGRAW" "bench/results/$STAMP" \
+    --big-rss-kb "$BIG_RSS_KB" --bouncer-note "$BOUNCER_NOTE" \
+    --replay-qps "${REPLAY_QPS:-}" --pgbench-one-tps "${PGBENCH_ONE_TPS:-}" --replay-note "$REPLAY_NOTE" \
+    --monitor-line "${MONITOR_LINE:-}" --monitor-note "$MONITOR_NOTE" \
+    --rounds "$ROUNDS" --duration "$DURATION" --big-rows "$BIG_ROWS"
