@@ -501,6 +501,11 @@ public struct SessionTracker {
     private mutating func interrupt(_ unit: Unit, reason: String, now: Date, monotonic: UInt64) {
         switch unit {
         case .simple(let inFlight), .execute(let inFlight):
+            // A server's own FATAL (57P01 terminated, 57P03 ...) explains the end better than ours: keep it.
+            guard inFlight.error == nil else {
+                self.complete(inFlight, now: now, monotonic: monotonic)
+                return
+            }
             inFlight.error = RecordedError(
                 severity: "FATAL", code: "08006", message: "session ended before the query finished: \(reason)")
             self.complete(inFlight, now: now, monotonic: monotonic)

@@ -1,0 +1,254 @@
+import NIOCore
+import Testing
+
+@testable import ProxyEngine
+
+/// The client-side startup, step by step: every input and the action it asks the handler to carry out.
+@Suite struct ClientStartupStateMachineTests {
+    private static func user(_ name: String, password: String?, method: AuthMethod? = nil, databases: [String]? = nil)
+        throws -> ClientCredential
+    {
+        let upstream = try UpstreamURL(parsing: "postgres://real:secret@127.0.0.1:5432/app")
+        let user = PseudoUser(
+            name: name, password: password, authMethod: method, upstream: upstream, allowedDatabases: databases)
+        return ClientCredential(pseudoUser: user, scramVerifier: password.map { SCRAMVerifier.generate(password: $0) })
+    }
+
+    private func machine(_ credentials: [ClientCredential]) -> ClientStartupStateMachine {
+        let byName = Dictionary(uniqueKeysWithValues: credentials.map { ($0.pseudoUser.name, $0) })
+        return ClientStartupStateMachine(lookup: { byName[$0] }, makeSalt: { [1, 2, 3, 4] })
+    }
+
+    private static func startup(_ parameters: [(String, String)]) -> StartupPacket {
+        .startup(protocolVersion: StartupPacket.protocolVersion30, parameters: parameters)
+    }
+
+    private static func password(_ text: String) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.writeCString(text)
+        return buffer
+    }
+
+    @Test func sslIsRefusedOnceThenTheStartupProceeds() throws {
+        var machine = self.machine([try Self.user("seed", password: nil)])
+        guard case .refuseEncryption = machine.startupPacket(.sslRequest) else { Issue.record("expected N"); return }
+        guard case .fail(let error) = machine.startupPacket(.sslRequest) else { Issue.record("twice is a violation"); return }
+        #expect(error.code == "08P01")
+    }
+
+    @Test func trustUserConnectsAtOnceWithItsDatabaseAndParameters() throws {
+        var machine = self.machine([try Self.user("seed", password: nil)])
+        let action = machine.startupPacket(
+            Self.startup([("user", "seed"), ("database", "shop"), ("application_name", "psql")]))
+        guard case .connectUpstream(let credential, let database, let parameters, _) = action else {
+            Issue.record("expected connectUpstream, got \(action)")
+            return
+        }
+        #expect(credential.pseudoUser.name == "seed")
+        #expect(database == "shop", "the database asked for passes through")
+        #expect(parameters.map(\.0) == ["application_name"], "user and database are replaced, the rest forwarded")
+    }
+
+    @Test func unknownUserIs28000AndMissingUserToo() throws {
+        var machine = self.machine([])
+        guard case .fail(let error) = machine.startupPacket(Self.startup([("user", "mallory")])) else {
+            Issue.record("expected a refusal")
+            return
+        }
+        #expect(error.code == "28000")
+        #expect(error.message == "role \"mallory\" does not exist")
+        var other = self.machine([])
+        guard case .fail(let missing) = other.startupPacket(Self.startup([("database", "x")])) else {
+            Issue.record("expected a refusal")
+            return
+        }
+        #expect(missing.code == "28000")
+    }
+
+    @Test func restrictedDatabasesAreEnforced() throws {
+        var machine = self.machine([try Self.user("carol", password: nil, databases: ["app"])])
+        guard case .fail(let error) = machine.startupPacket(Self.startup([("user", "carol"), ("database", "postgres")]))
+        else { Issue.record("expected a refusal"); return }
+        #expect(error.code == "28000")
+        #expect(error.message.contains("not allowed to connect to database \"postgres\""))
+    }
+
+    @Test func md5WrongAndRightPassword() throws {
+        for (attempt, succeeds) in [("wrong", false), ("right", true)] {
+            var machine = self.machine([try Self.user("bob", password: "right", method: .md5)])
+            guard case .sendAuthentication(.md5Password(let salt), _) = machine.startupPacket(
+                Self.startup([("user", "bob")]))
+            else { Issue.record("expected an MD5 request"); return }
+            #expect(salt == [1, 2, 3, 4])
+            let response = MD5Password.response(user: "bob", password: attempt, salt: salt)
+            let action = machine.passwordMessage(Self.password(response))
+            switch (action, succeeds) {
+            case (.connectUpstream, true): break
+            case (.fail(let error), false):
+                #expect(error.code == "28P01")
+                #expect(error.message == "password authentication failed for user \"bob\"")
+            default: Issue.record("unexpected \(action) for \(attempt)")
+            }
+        }
+    }
+
+    @Test func cleartextPassword() throws {
+        var machine = self.machine([try Self.user("carl", password: "pw", method: .cleartext)])
+        guard case .sendAuthentication(.cleartextPassword, _) = machine.startupPacket(Self.startup([("user", "carl")]))
+        else { Issue.record("expected a cleartext request"); return }
+        guard case .connectUpstream = machine.passwordMessage(Self.password("pw")) else {
+            Issue.record("the right password must pass")
+            return
+        }
+    }
+
+    @Test func scramExchangeWithPgreelsOwnClient() throws {
+        for (attempt, succeeds) in [("wonderland", true), ("rabbit", false)] {
+            var machine = self.machine([try Self.user("alice", password: "wonderland")])
+            guard case .sendAuthentication(.sasl(let mechanisms), _) = machine.startupPacket(
+                Self.startup([("user", "alice")]))
+            else { Issue.record("expected SASL"); return }
+            #expect(mechanisms == ["SCRAM-SHA-256"])
+            var client = SCRAMClient(username: "alice", password: attempt)
+            var initial = ByteBuffer()
+            initial.writeCString("SCRAM-SHA-256")
+            let first = client.clientFirstMessage()
+            initial.writeInteger(Int32(first.count))
+            initial.writeBytes(first)
+            guard case .sendAuthentication(.saslContinue(let serverFirst), _) = machine.passwordMessage(initial) else {
+                Issue.record("expected SASLContinue")
+                return
+            }
+            let clientFinal = try client.receiveServerFirst(serverFirst)
+            let action = machine.passwordMessage(ByteBuffer(bytes: clientFinal))
+            switch (action, succeeds) {
+            case (.connectUpstream, true):
+                let serverFinal = try #require(machine.serverFinal)
+                try client.receiveServerFinal(serverFinal)
+                #expect(client.isAuthenticated)
+            case (.fail(let error), false):
+                #expect(error.code == "28P01")
+            default:
+                Issue.record("unexpected \(action) for \(attempt)")
+            }
+        }
+    }
+
+    @Test func aPasswordMessageBeforeItWasAskedForIsAViolation() throws {
+        var machine = self.machine([try Self.user("seed", password: nil)])
+        guard case .fail(let error) = machine.passwordMessage(Self.password("x")) else {
+            Issue.record("expected a refusal")
+            return
+        }
+        #expect(error.code == "08P01")
+    }
+
+    @Test func cancelRequestIsRouted() {
+        var machine = self.machine([])
+        guard case .forwardCancel(let pid, let key) = machine.startupPacket(.cancel(processID: 42, secretKey: 7)) else {
+            Issue.record("expected a cancel")
+            return
+        }
+        #expect(pid == 42 && key == 7)
+    }
+
+    @Test func newerMinorProtocolIsNegotiatedDown() throws {
+        var machine = self.machine([try Self.user("seed", password: nil)])
+        let action = machine.startupPacket(
+            .startup(protocolVersion: StartupPacket.protocolVersion30 + 2, parameters: [("user", "seed"), ("_pq_.x", "1")]))
+        guard case .connectUpstream(_, _, let parameters, let negotiate) = action else {
+            Issue.record("expected connectUpstream")
+            return
+        }
+        #expect(negotiate == ["_pq_.x"])
+        #expect(!parameters.contains { $0.0.hasPrefix("_pq_.") })
+    }
+}
+
+/// The upstream-side startup, step by step, against messages a PostgreSQL server sends.
+@Suite struct UpstreamStartupStateMachineTests {
+    private func payload(_ encode: (inout ByteBuffer) -> Void) throws -> (UInt8, ByteBuffer) {
+        var buffer = ByteBuffer()
+        encode(&buffer)
+        var decoder = RawMessageDecoder(direction: .backend)
+        let message = try #require(try decoder.decode(buffer: &buffer))
+        return (message.id, message.payload)
+    }
+
+    @Test func trustThenParametersKeyAndReady() throws {
+        var machine = UpstreamStartupStateMachine(user: "postgres", password: nil)
+        let (okID, ok) = try self.payload { AuthenticationRequest.ok.encode(into: &$0) }
+        #expect(machine.message(id: okID, payload: ok) == .none)
+        let (psID, ps) = try self.payload { ParameterStatus(name: "server_version", value: "15.18").encode(into: &$0) }
+        #expect(machine.message(id: psID, payload: ps) == .none)
+        let (keyID, key) = try self.payload { BackendKeyData(processID: 99, secretKey: 12345).encode(into: &$0) }
+        #expect(machine.message(id: keyID, payload: key) == .none)
+        let (readyID, ready) = try self.payload { ReadyForQuery.encode(.idle, into: &$0) }
+        guard case .ready(let handshake) = machine.message(id: readyID, payload: ready) else {
+            Issue.record("expected ready")
+            return
+        }
+        #expect(handshake.backendKey == BackendKeyData(processID: 99, secretKey: 12345))
+        #expect(handshake.parameters == [ParameterStatus(name: "server_version", value: "15.18")])
+    }
+
+    @Test func md5AnswersWithTheSaltedHash() throws {
+        var machine = UpstreamStartupStateMachine(user: "postgres", password: "secret")
+        let (id, request) = try self.payload { AuthenticationRequest.md5Password(salt: [1, 2, 3, 4]).encode(into: &$0) }
+        guard case .send(let buffer) = machine.message(id: id, payload: request) else {
+            Issue.record("expected a password message")
+            return
+        }
+        var expected = ByteBuffer()
+        PasswordMessage.encodePassword(
+            MD5Password.response(user: "postgres", password: "secret", salt: [1, 2, 3, 4]), into: &expected)
+        #expect(buffer == expected)
+    }
+
+    @Test func aPasswordRequestWithoutAPasswordFailsClearly() throws {
+        var machine = UpstreamStartupStateMachine(user: "postgres", password: nil)
+        let (id, request) = try self.payload { AuthenticationRequest.cleartextPassword.encode(into: &$0) }
+        #expect(machine.message(id: id, payload: request) == .fail(.passwordRequired))
+    }
+
+    @Test func scramAgainstPgreelsOwnServerAndAServerThatSkipsTheProof() throws {
+        let verifier = SCRAMVerifier.generate(password: "pw")
+        var machine = UpstreamStartupStateMachine(user: "postgres", password: "pw")
+        var server = SCRAMServer(verifier: verifier)
+        let (saslID, sasl) = try self.payload { AuthenticationRequest.sasl(mechanisms: ["SCRAM-SHA-256"]).encode(into: &$0) }
+        guard case .send(var initial) = machine.message(id: saslID, payload: sasl) else { Issue.record("no initial"); return }
+        initial.moveReaderIndex(forwardBy: 5)
+        let (_, clientFirst) = try PasswordMessage.saslInitial(from: initial)
+        let serverFirst = try server.receiveClientFirst(clientFirst)
+        let (contID, cont) = try self.payload { AuthenticationRequest.saslContinue(data: serverFirst).encode(into: &$0) }
+        guard case .send(var response) = machine.message(id: contID, payload: cont) else { Issue.record("no final"); return }
+        response.moveReaderIndex(forwardBy: 5)
+
+        // A server that jumps to AuthenticationOk without proving it knows the key is refused.
+        var skipped = machine
+        let (okID, ok) = try self.payload { AuthenticationRequest.ok.encode(into: &$0) }
+        guard case .fail(.protocolViolation) = skipped.message(id: okID, payload: ok) else {
+            Issue.record("a missing SASLFinal must fail")
+            return
+        }
+
+        let serverFinal = try server.receiveClientFinal(Array(response.readableBytesView))
+        let (finalID, final) = try self.payload { AuthenticationRequest.saslFinal(data: serverFinal).encode(into: &$0) }
+        #expect(machine.message(id: finalID, payload: final) == .none)
+        #expect(machine.message(id: okID, payload: ok) == .none)
+    }
+
+    @Test func serverErrorsAreClassified() throws {
+        for (code, isAuth) in [("28P01", true), ("3D000", false)] {
+            var machine = UpstreamStartupStateMachine(user: "postgres", password: nil)
+            let (id, error) = try self.payload {
+                ErrorFields(severity: "FATAL", code: code, message: "m").encode(into: &$0)
+            }
+            switch machine.message(id: id, payload: error) {
+            case .fail(.authenticationFailed(let fields)) where isAuth: #expect(fields.code == code)
+            case .fail(.serverError(let fields)) where !isAuth: #expect(fields.code == code)
+            case let other: Issue.record("unexpected \(other) for \(code)")
+            }
+        }
+    }
+}
