@@ -88,7 +88,8 @@ INI
     as_postgres pgbouncer "$WORK/bouncer/pgbouncer.ini" >/dev/null 2>&1 &
     BOUNCER_PID=$!
     sleep 1
-    BOUNCER_PID="$(pgrep -f "pgbouncer $WORK/bouncer/pgbouncer.ini" | head -n 1)"
+    # The pgbouncer process itself (runuser, when used, is only its parent and burns no CPU).
+    BOUNCER_PID="$(pgrep -n -x pgbouncer)"
 else
     BOUNCER_NOTE="pgbouncer not installed (apt-get install pgbouncer failed or not root)"
     log "$BOUNCER_NOTE"
@@ -98,15 +99,16 @@ fi
 start_pgreel() {  # name, extra args...
     local name="$1"; shift
     local port; port="$(free_port)"
+    # The pseudo user is named postgres too (trust), so one pgbench command line serves every target.
     "$PGREEL" proxy --listen "127.0.0.1:$port" --upstream "postgres://postgres@127.0.0.1:$PGPORT/bench" \
-        --sessions "$WORK/sessions-$name" --quiet "$@" > "$WORK/$name.log" 2>&1 &
+        --user postgres --sessions "$WORK/sessions-$name" --quiet "$@" > "$WORK/$name.log" 2>&1 &
     local pid=$!
-    PIDS+=("$pid")
     for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
     echo "$port $pid"
 }
-read -r REC_PORT REC_PID < <(start_pgreel record)
-read -r NOREC_PORT NOREC_PID < <(start_pgreel norecord --no-record)
+# start_pgreel runs in a subshell (process substitution): the parent records the pids it prints, for cleanup.
+read -r REC_PORT REC_PID < <(start_pgreel record); PIDS+=("$REC_PID")
+read -r NOREC_PORT NOREC_PID < <(start_pgreel norecord --no-record); PIDS+=("$NOREC_PID")
 
 TICK="$(getconf CLK_TCK)"
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -146,7 +148,7 @@ for round in $(seq "$ROUNDS"); do
 done
 
 # --- big results: 1M-row SELECT and COPY in/out ---------------------------------------------------------------
-read -r BIG_PORT BIG_PID < <(start_pgreel big)
+read -r BIG_PORT BIG_PID < <(start_pgreel big); PIDS+=("$BIG_PID")
 BIGRAW="$WORK/big.csv"
 echo "test,target,seconds" > "$BIGRAW"
 timed() { local start end; start="$(date +%s.%N)"; "$@" >/dev/null; end="$(date +%s.%N)"; python3 -c "print(round($end - $start, 3))"; }
@@ -169,7 +171,7 @@ BIG_RSS_KB="$(awk '/VmHWM/ {print $2}' "/proc/$BIG_PID/status")"
 # --- replay: a recorded pgbench session replayed vs pgbench's own one-connection rate -------------------------
 REPLAY_NOTE=""
 if "$PGREEL" replay --help >/dev/null 2>&1; then
-    read -r REPLAY_REC_PORT _ < <(start_pgreel replayrec)
+    read -r REPLAY_REC_PORT REPLAY_REC_PID < <(start_pgreel replayrec); PIDS+=("$REPLAY_REC_PID")
     "$PGBENCH" -n -S -M prepared -c 1 -t "$REPLAY_QUERIES" -h 127.0.0.1 -p "$REPLAY_REC_PORT" -U postgres bench >/dev/null 2>&1
     sleep 1
     direct_out="$("$PGBENCH" -n -S -M prepared -c 1 -t "$REPLAY_QUERIES" -h 127.0.0.1 -p "$PGPORT" -U postgres bench 2>&1)"

@@ -104,10 +104,7 @@ import Testing
         let server = try await TestPostgres.shared()
         let proxy = try await ProxyUnderTest.start(upstream: server.url())
         defer { proxy.process.kill() }
-        let psql = try ProcessRunner.startBackground(
-            try Tools.psql,
-            ["-X", "-h", "127.0.0.1", "-p", "\(proxy.port)", "-U", "pseudo_user", "-d", "postgres",
-             "-c", "SELECT 'before the crash' AS marker", "-c", "SELECT pg_sleep(20)"])
+        let psql = try proxy.psqlInBackground(["SELECT 'before the crash' AS marker", "SELECT pg_sleep(20)"])
         defer { psql.kill() }
         // Wait until the first query's result is on disk, then kill the proxy without warning.
         let deadline = ContinuousClock.now + .seconds(20)

@@ -98,9 +98,7 @@ import Testing
         let server = try await TestPostgres.shared()
         let proxy = try await ProxyUnderTest.start(upstream: server.url())
         defer { proxy.process.kill() }
-        let psql = try ProcessRunner.startBackground(
-            try Tools.psql,
-            ["-X", "-h", "127.0.0.1", "-p", "\(proxy.port)", "-U", "pseudo_user", "-d", "postgres", "-c", "SELECT pg_sleep(30)"])
+        let psql = try proxy.psqlInBackground(["SELECT pg_sleep(30)"])
         defer { psql.kill() }
         // Wait until the query runs on the server, then press Ctrl-C.
         let deadline = ContinuousClock.now + .seconds(15)

@@ -48,6 +48,15 @@ struct ProxyUnderTest {
         return try await ProcessRunner.run(try Tools.psql, args, environment: environment, stdin: sql, timeout: timeout)
     }
 
+    /// Starts psql through the proxy in the background, running each command with `-c` (for tests that act while
+    /// a query runs: cancel, crash, terminate). The caller kills it when done.
+    func psqlInBackground(_ commands: [String], user: String = "pseudo_user", database: String = "postgres") throws
+        -> RunningProcess
+    {
+        let args = ["-X", "-h", "127.0.0.1", "-p", "\(self.port)", "-U", user, "-d", database]
+        return try ProcessRunner.startBackground(try Tools.psql, args + commands.flatMap { ["-c", $0] })
+    }
+
     /// Session files written so far, oldest name first.
     func sessionFiles() -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: self.sessionsDirectory)) ?? []
