@@ -24,7 +24,10 @@ public enum SessionTimestamp {
         let rounded = sinceReference.rounded()
         let minimum = Double(self.minimumMicros - self.referenceDateOffsetMicros)
         let maximum = Double(self.maximumMicros - self.referenceDateOffsetMicros)
-        return Int64(min(max(rounded, minimum), maximum)) + self.referenceDateOffsetMicros
+        // The bounds are not exact as Doubles (they round up past 9999-12-31T23:59:59.999999Z), so clamp again in
+        // integers: otherwise the last representable instant printed as year "0000" (10000 cut to 4 digits).
+        let micros = Int64(min(max(rounded, minimum), maximum)) + self.referenceDateOffsetMicros
+        return min(max(micros, self.minimumMicros), self.maximumMicros)
     }
 
     /// The date for a count of microseconds since 1970 (the exact inverse of `microsSince1970`).
