@@ -54,7 +54,9 @@ import Testing
         }
         try await tmux.waitForScreen(containing: "DELETE 1", target: psqlWindow)
 
-        screen = try await tmux.waitForScreen(containing: Self.seedQueries.last!, "(5) · following")
+        // The dashboard redraws up to a frame after psql printed DELETE 1: wait until the last result is shown.
+        screen = try await tmux.waitForScreen(
+            containing: Self.seedQueries.last!, "(5) · following", "── Result #1 query 5 · DELETE 1 · ")
         #expect(screen.contains("#1   pseudo_user → postgres"))
         #expect(screen.contains("1 open · "))
         let connection = try #require(screen.split(separator: "\n").first { $0.hasPrefix("#1 ") })

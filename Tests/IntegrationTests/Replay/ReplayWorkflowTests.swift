@@ -5,13 +5,7 @@ import Testing
 /// Steps 5 and 6 of the seed workflow, for real: sessions recorded through the pgreel proxy (psql, pgbench) and
 /// replayed with the `pgreel replay` binary against a real PostgreSQL.
 @Suite struct ReplayWorkflowTests {
-    static let seedQueries = """
-        SELECT * FROM test_data;
-        INSERT INTO test_data (name, value) VALUES ('new_record', 999);
-        UPDATE test_data SET value = 1000 WHERE name = 'new_record';
-        SELECT * FROM test_data WHERE value > 500;
-        DELETE FROM test_data WHERE name = 'new_record';
-        """
+    static let seedQueries = SeedWorkflowTests.seedQueries
 
     /// The seed's test_data as the template database holds it.
     static let seedTable = """

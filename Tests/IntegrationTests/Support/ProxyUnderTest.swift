@@ -12,8 +12,24 @@ struct ProxyUnderTest {
     let sessionsDirectory: String
 
     /// Starts the proxy and waits until its banner says it listens.
+    /// A free port can be taken by another test between choosing it and binding it: then the proxy exits saying
+    /// it cannot listen, and a new port is tried (a few times).
     static func start(
         upstream: String, users: [String] = [], arguments: [String] = [], environment: [String: String] = [:]
+    ) async throws -> ProxyUnderTest {
+        for _ in 1..<3 {
+            do {
+                return try await self.startOnce(
+                    upstream: upstream, users: users, arguments: arguments, environment: environment)
+            } catch ProcessRunnerError.outputNotSeen(_, _, true, _, let stderr) where stderr.contains("cannot listen") {
+                continue
+            }
+        }
+        return try await self.startOnce(upstream: upstream, users: users, arguments: arguments, environment: environment)
+    }
+
+    private static func startOnce(
+        upstream: String, users: [String], arguments: [String], environment: [String: String]
     ) async throws -> ProxyUnderTest {
         let port = try Tools.freePort()
         let sessions = try makeTemporaryDirectory(prefix: "pgreel-sessions") + "/sessions"
