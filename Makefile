@@ -15,7 +15,7 @@ PGREEL         := .build/debug/pgreel
 
 export PGREEL_DB_PORT
 
-.PHONY: build db-up db-down db-status proxy monitor run replay test bench bench-smoke clean
+.PHONY: build db-up db-down db-status proxy monitor run replay test bench bench-smoke fuzz soak clean
 
 build:
 	$(SWIFT) build
@@ -60,5 +60,13 @@ bench:
 bench-smoke:
 	SMOKE=1 bash bench/run.sh
 
+# libFuzzer over the decoders and the session tracker, FUZZ_SECONDS (default 60) per target (docs/testing.md).
+fuzz:
+	bash Fuzz/run.sh
+
+# 200 pgbench clients through the proxy with recording on, SOAK_SECONDS (default 300) (docs/testing.md).
+soak:
+	bash scripts/soak.sh
+
 clean:
-	rm -rf .build
+	rm -rf .build Fuzz/.build

@@ -11,9 +11,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
+        .target(name: "CFuzzerDriver"),
         .target(
             name: "FuzzSupport",
             dependencies: [
+                "CFuzzerDriver",
                 .product(name: "ProxyEngine", package: "pgreel"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]

@@ -1,3 +1,5 @@
+import CFuzzerDriver
+
 /// Reads a fuzzer's bytes as a sequence of small decisions. Past the end every read returns 0, so any input,
 /// even an empty one, is a valid program for the targets.
 public struct FuzzInput {
@@ -62,4 +64,14 @@ public func require(_ condition: Bool, _ message: @autoclosure () -> String) {
     if !condition {
         fatalError("invariant violated: \(message())")
     }
+}
+
+/// Hands control to libFuzzer's driver (flags, corpus, the fuzzing loop) with `callback` as the target.
+public func runFuzzer(
+    _ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+) -> CInt {
+    var argc = argc
+    var argv = argv
+    return LLVMFuzzerRunDriver(&argc, &argv, callback)
 }
