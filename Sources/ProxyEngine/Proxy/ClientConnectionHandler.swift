@@ -285,8 +285,11 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
             }
             let bus = self.environment.bus
             let id = self.sessionID
+            // Policy: a session whose file cannot be written any more is closed (FATAL 58030), never continued
+            // unrecorded; the operator sees the failure in the log.
             recorder.setFailureHandler { message in
                 bus.publish(ProxyEvent(sessionID: id, kind: .recordingFailed(message: message)))
+                eventLoop.execute { loopBound.value.recordingFailed(message) }
             }
         }
         do {
