@@ -32,7 +32,9 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     private var machine: ClientStartupStateMachine
     private var phase: Phase = .startupPacket
     private var startupBuffer = ByteBuffer()
-    private var accumulator = MessageAccumulator(direction: .frontend)
+    /// Before authentication only password messages are valid, so nothing longer is buffered (as PostgreSQL,
+    /// which reads them with PG_MAX_AUTH_TOKEN_LENGTH): an unauthenticated client cannot make the proxy hold 1 GB.
+    private var accumulator = MessageAccumulator(direction: .frontend, maxLength: MessageLimits.authToken)
     private var clientAddress = "unknown"
     private var applicationName: String?
 

@@ -66,3 +66,24 @@ import Testing
         #expect(!framer.isAtBoundary)
     }
 }
+
+/// Review findings in the startup phase, where the client is not authenticated yet.
+@Suite struct StartupPhaseLimitTests {
+    /// A client that has not authenticated could announce a 1 GB Query (a valid length once authenticated) and
+    /// make the proxy buffer all of it. Before authentication every message is now held to the password limit.
+    @Test func anUnauthenticatedClientCannotAnnounceALargeMessage() throws {
+        var accumulator = MessageAccumulator(direction: .frontend, maxLength: MessageLimits.authToken)
+        var header = ByteBuffer()
+        header.writeInteger(FrontendMessageID.query)
+        header.writeInteger(Int32(1 << 30 - 1))
+        accumulator.append(header)
+        #expect(throws: ProtocolViolation.self) { try accumulator.next() }
+
+        // A password message up to PostgreSQL's limit still passes.
+        var password = MessageAccumulator(direction: .frontend, maxLength: MessageLimits.authToken)
+        var message = ByteBuffer()
+        message.writeMessage(id: FrontendMessageID.password) { $0.writeCString(String(repeating: "p", count: 60_000)) }
+        password.append(message)
+        #expect(try password.next()?.id == FrontendMessageID.password)
+    }
+}
