@@ -29,6 +29,9 @@ public struct ClientTLS: Sendable {
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         configuration.minimumTLSVersion = .tlsv12
+        // On close, send close_notify and go, as PostgreSQL and libpq do. Waiting for the peer's (NIO's default, 5 s)
+        // would hold every close on an idle client that is not reading, e.g. shutting down with open psql sessions.
+        configuration.shutdownTimeout = .zero
         do {
             self.context = try NIOSSLContext(configuration: configuration)
         } catch NIOSSLError.failedToLoadPrivateKey {

@@ -26,6 +26,9 @@ public struct UpstreamTLS: Sendable {
         var configuration = TLSConfiguration.makeClientConfiguration()
         // PostgreSQL's own floor (ssl_min_protocol_version) since version 14.
         configuration.minimumTLSVersion = .tlsv12
+        // On close, send close_notify and go, as PostgreSQL and libpq do. Waiting for the peer's (NIO's default, 5 s)
+        // would hold every close on an idle client that is not reading, e.g. shutting down with open psql sessions.
+        configuration.shutdownTimeout = .zero
         switch settings.rootCertificates {
         case .file(let path):
             do {
