@@ -86,7 +86,7 @@ import Testing
 
     /// CVE-2021-23214: a man in the middle appends a startup and a query to the client's SSLRequest, hoping the
     /// server reads them as if they had come through TLS. They must never run.
-    @Test func bytesAfterSSLRequestAreRefusedNeverExecuted() async throws {
+    @Test(.timeLimit(.minutes(2))) func bytesAfterSSLRequestAreRefusedNeverExecuted() async throws {
         let server = try await TestPostgres.shared()
         let database = try await server.makeDatabase()
         let certificates = try await TestCertificates.make()
@@ -111,7 +111,7 @@ import Testing
     }
 
     /// After 'S' only TLS records are read: a plain startup is a failed handshake, never a session.
-    @Test func plainTextAfterTheSAnswerIsAFailedHandshake() async throws {
+    @Test(.timeLimit(.minutes(2))) func plainTextAfterTheSAnswerIsAFailedHandshake() async throws {
         let certificates = try await TestCertificates.make()
         let proxy = try await self.startProxy(certificates: certificates)
         defer { proxy.process.kill() }

@@ -83,7 +83,7 @@ import Testing
         try await carol.channel.close()
     }
 
-    @Test func anUnauthenticatedClientIsClosedAfterTheAuthTimeout() async throws {
+    @Test(.timeLimit(.minutes(2))) func anUnauthenticatedClientIsClosedAfterTheAuthTimeout() async throws {
         let server = try await TestPostgres.shared()
         let certificates = try await TestCertificates.make()
         let proxy = try await ProxyUnderTest.start(

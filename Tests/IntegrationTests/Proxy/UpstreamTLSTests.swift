@@ -49,6 +49,8 @@ import Testing
             (tls.url("sslmode=verify-full&\(root)"), false, "does not match host name"),
             // sslmode=require with a root file checks the chain too, as libpq does.
             (tls.url("sslmode=require&\(root)"), true, ""),
+            // disable never asks for TLS, and this server's pg_hba.conf rejects plain text.
+            (tls.url("sslmode=disable"), false, "no encryption"),
         ]
         for item in cases {
             let proxy = try await ProxyUnderTest.start(upstream: item.url, arguments: ["--no-record"])
