@@ -1,7 +1,7 @@
 import Foundation
 
 /// A throwaway certificate authority and a server certificate it signed, made with the openssl command line in a
-/// temporary directory (keys mode 0600). ECDSA P-256 keys signed with SHA-256: quick to make, and a certificate
+/// temporary directory (keys mode 0600) that goes when the test process exits. ECDSA P-256 keys signed with SHA-256: quick to make, and a certificate
 /// PostgreSQL and pgreel both bind SCRAM-SHA-256-PLUS to.
 struct TestCertificates: Sendable {
     let directory: String
@@ -14,6 +14,7 @@ struct TestCertificates: Sendable {
     ///   common name is `localhost`.
     static func make(names: [String] = ["DNS:localhost", "IP:127.0.0.1"]) async throws -> TestCertificates {
         let directory = try makeTemporaryDirectory(prefix: "pgreel-certs")
+        _ = HarnessExit.register { try? FileManager.default.removeItem(atPath: directory) }
         let openssl = try Tools.resolveExecutable("openssl")
         let curve = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
         func run(_ arguments: [String]) async throws {
