@@ -32,7 +32,12 @@ struct MonitorCommand: AsyncParsableCommand {
         }
         let configuration = try loadConfiguration(self.options)
         let environment = ProcessInfo.processInfo.environment
-        let server = ProxyServer(configuration: configuration)
+        let server: ProxyServer
+        do {
+            server = try ProxyServer(configuration: configuration)
+        } catch {
+            throw CLIError("\(error)")
+        }
         let dashboard = Dashboard(
             bus: server.bus,
             options: Dashboard.Options(
