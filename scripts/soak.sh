@@ -13,6 +13,8 @@
 #
 #   SOAK_SECONDS=60 SOAK_CLIENTS=50 make soak      shorter
 #   SOAK_SKIP_BUILD=1 make soak                    use the release build already there
+#   SOAK_KEEP=1 make soak                          keep the temporary directory (session files, samples, logs)
+#   SOAK_ANALYZE=/tmp/pgreel-soak-XXXXXX bash scripts/soak.sh   check a kept run again, without running it
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PROJECT_DIR="$PWD"
@@ -24,13 +26,18 @@ THREADS="${SOAK_THREADS:-4}"
 log() { printf 'soak: %s\n' "$*" >&2; }
 die() { printf 'soak: %s\n' "$*" >&2; exit 1; }
 
-WORK="$(mktemp -d /tmp/pgreel-soak-XXXXXX)"
-chmod 755 "$WORK"
-PGREEL_PID=""; SAMPLER_PID=""
+PGREEL_PID=""; SAMPLER_PID=""; PGPORT=""
+if [[ -n "${SOAK_ANALYZE:-}" ]]; then
+    WORK="$SOAK_ANALYZE"
+    SOAK_KEEP=1
+else
+    WORK="$(mktemp -d /tmp/pgreel-soak-XXXXXX)"
+    chmod 755 "$WORK"
+fi
 cleanup() {
     [[ -n "$SAMPLER_PID" ]] && kill "$SAMPLER_PID" 2>/dev/null || true
     [[ -n "$PGREEL_PID" ]] && kill "$PGREEL_PID" 2>/dev/null || true
-    PGREEL_PGDATA="$WORK/pgdata" PGREEL_DB_PORT="$PGPORT" bash scripts/db.sh down >/dev/null 2>&1 || true
+    [[ -n "$PGPORT" ]] && { PGREEL_PGDATA="$WORK/pgdata" PGREEL_DB_PORT="$PGPORT" bash scripts/db.sh down >/dev/null 2>&1 || true; }
     [[ -n "${SOAK_KEEP:-}" ]] || rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -41,62 +48,69 @@ PGBENCH="$PGBIN/pgbench"; PSQL="$PGBIN/psql"
 [[ -x "$PGBENCH" ]] || PGBENCH="$(command -v pgbench)" || die "pgbench not found"
 command -v jq >/dev/null || die "jq not found (apt-get install jq)"
 
-if [[ -z "${SOAK_SKIP_BUILD:-}" ]]; then
-    log "building pgreel (release)"
-    swift build -c release --product pgreel 2>&1 | tail -n 1 >&2
+if [[ -z "${SOAK_ANALYZE:-}" ]]; then
+    if [[ -z "${SOAK_SKIP_BUILD:-}" ]]; then
+        log "building pgreel (release)"
+        swift build -c release --product pgreel 2>&1 | tail -n 1 >&2
+    fi
+    PGREEL="$PROJECT_DIR/.build/release/pgreel"
+    [[ -x "$PGREEL" ]] || die "no release build at $PGREEL"
+
+    # --- PostgreSQL ---------------------------------------------------------------------------------------------
+    PGPORT="$(free_port)"
+    export PGREEL_PGDATA="$WORK/pgdata" PGREEL_DB_PORT="$PGPORT"
+    bash scripts/db.sh up >/dev/null
+    "$PSQL" -X -q -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres \
+        -c "ALTER SYSTEM SET fsync = off" -c "ALTER SYSTEM SET synchronous_commit = off" \
+        -c "ALTER SYSTEM SET full_page_writes = off" -c "ALTER SYSTEM SET max_connections = 300" \
+        -c "CREATE DATABASE soak" >/dev/null
+    bash scripts/db.sh down >/dev/null && bash scripts/db.sh up >/dev/null
+    log "pgbench -i -s 10"
+    "$PGBENCH" -i -q -s 10 -h 127.0.0.1 -p "$PGPORT" -U postgres soak >/dev/null 2>&1
+
+    # --- pgreel ---------------------------------------------------------------------------------------------------
+    PORT="$(free_port)"
+    "$PGREEL" proxy --listen "127.0.0.1:$PORT" --upstream "postgres://postgres@127.0.0.1:$PGPORT/soak" \
+        --sessions "$WORK/sessions" --quiet >"$WORK/pgreel.log" 2>&1 &
+    PGREEL_PID=$!
+    for _ in $(seq 1 100); do grep -q "127.0.0.1:$PORT" "$WORK/pgreel.log" 2>/dev/null && break; sleep 0.1; done
+    grep -q "127.0.0.1:$PORT" "$WORK/pgreel.log" || die "pgreel did not start: $(cat "$WORK/pgreel.log")"
+
+    # RSS (KiB) and open descriptors of pgreel, every SAMPLE seconds.
+    (
+        start=$(date +%s)
+        while kill -0 "$PGREEL_PID" 2>/dev/null; do
+            rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$PGREEL_PID/status" 2>/dev/null || echo 0)
+            fds=$(ls "/proc/$PGREEL_PID/fd" 2>/dev/null | wc -l)
+            echo "$(( $(date +%s) - start )) $rss $fds"
+            sleep "$SAMPLE"
+        done
+    ) >"$WORK/samples.txt" &
+    SAMPLER_PID=$!
+
+    log "$CLIENTS clients, ${SECONDS_TOTAL}s, -M extended, tpcb-like@5 + select-only@5, through pgreel"
+    set +e
+    "$PGBENCH" -h 127.0.0.1 -p "$PORT" -U pseudo_user -n -M extended -c "$CLIENTS" -j "$THREADS" -T "$SECONDS_TOTAL" \
+        -b tpcb-like@5 -b select-only@5 soak >"$WORK/pgbench.txt" 2>"$WORK/pgbench.err"
+    PGBENCH_STATUS=$?
+    echo "$PGBENCH_STATUS" >"$WORK/pgbench.status"
+    set -e
+    kill "$SAMPLER_PID" 2>/dev/null || true; wait "$SAMPLER_PID" 2>/dev/null || true; SAMPLER_PID=""
+    # Stop pgreel so every session file is closed, then count.
+    kill -TERM "$PGREEL_PID"; wait "$PGREEL_PID" 2>/dev/null || true; PGREEL_PID=""
+
 fi
-PGREEL="$PROJECT_DIR/.build/release/pgreel"
-[[ -x "$PGREEL" ]] || die "no release build at $PGREEL"
-
-# --- PostgreSQL ---------------------------------------------------------------------------------------------
-PGPORT="$(free_port)"
-export PGREEL_PGDATA="$WORK/pgdata" PGREEL_DB_PORT="$PGPORT"
-bash scripts/db.sh up >/dev/null
-"$PSQL" -X -q -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres \
-    -c "ALTER SYSTEM SET fsync = off" -c "ALTER SYSTEM SET synchronous_commit = off" \
-    -c "ALTER SYSTEM SET full_page_writes = off" -c "ALTER SYSTEM SET max_connections = 300" \
-    -c "CREATE DATABASE soak" >/dev/null
-bash scripts/db.sh down >/dev/null && bash scripts/db.sh up >/dev/null
-log "pgbench -i -s 10"
-"$PGBENCH" -i -q -s 10 -h 127.0.0.1 -p "$PGPORT" -U postgres soak >/dev/null 2>&1
-
-# --- pgreel ---------------------------------------------------------------------------------------------------
-PORT="$(free_port)"
-"$PGREEL" proxy --listen "127.0.0.1:$PORT" --upstream "postgres://postgres@127.0.0.1:$PGPORT/soak" \
-    --sessions "$WORK/sessions" --quiet >"$WORK/pgreel.log" 2>&1 &
-PGREEL_PID=$!
-for _ in $(seq 1 100); do grep -q "127.0.0.1:$PORT" "$WORK/pgreel.log" 2>/dev/null && break; sleep 0.1; done
-grep -q "127.0.0.1:$PORT" "$WORK/pgreel.log" || die "pgreel did not start: $(cat "$WORK/pgreel.log")"
-
-# RSS (KiB) and open descriptors of pgreel, every SAMPLE seconds.
-(
-    start=$(date +%s)
-    while kill -0 "$PGREEL_PID" 2>/dev/null; do
-        rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$PGREEL_PID/status" 2>/dev/null || echo 0)
-        fds=$(ls "/proc/$PGREEL_PID/fd" 2>/dev/null | wc -l)
-        echo "$(( $(date +%s) - start )) $rss $fds"
-        sleep "$SAMPLE"
-    done
-) >"$WORK/samples.txt" &
-SAMPLER_PID=$!
-
-log "$CLIENTS clients, ${SECONDS_TOTAL}s, -M extended, tpcb-like@5 + select-only@5, through pgreel"
-set +e
-"$PGBENCH" -h 127.0.0.1 -p "$PORT" -U pseudo_user -n -M extended -c "$CLIENTS" -j "$THREADS" -T "$SECONDS_TOTAL" \
-    -b tpcb-like@5 -b select-only@5 soak >"$WORK/pgbench.txt" 2>"$WORK/pgbench.err"
-PGBENCH_STATUS=$?
-set -e
-kill "$SAMPLER_PID" 2>/dev/null || true; wait "$SAMPLER_PID" 2>/dev/null || true; SAMPLER_PID=""
-# Stop pgreel so every session file is closed, then count.
-kill -TERM "$PGREEL_PID"; wait "$PGREEL_PID" 2>/dev/null || true; PGREEL_PID=""
+PGBENCH_STATUS="$(cat "$WORK/pgbench.status" 2>/dev/null || echo 0)"
 
 failures=()
 [[ $PGBENCH_STATUS == 0 ]] || failures+=("pgbench exited $PGBENCH_STATUS: $(tail -n 3 "$WORK/pgbench.err")")
 total=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$WORK/pgbench.txt")
 failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$WORK/pgbench.txt")
 tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' "$WORK/pgbench.txt")
-tpcb=$(awk '/^SQL script 1: <builtin: TPC-B/ {getline; print $2}' "$WORK/pgbench.txt")
-selects=$(awk '/^SQL script 2: <builtin: select only>/ {getline; print $2}' "$WORK/pgbench.txt")
+# Per script: " - 280096 transactions (50.1% of total, ...)" under "SQL script N: ...".
+tpcb=$(awk '/^SQL script 1:/ {s = 1} s && /^ - [0-9]+ transactions/ {print $2; exit}' "$WORK/pgbench.txt")
+selects=$(awk '/^SQL script 2:/ {s = 1} s && /^ - [0-9]+ transactions/ {print $2; exit}' "$WORK/pgbench.txt")
+[[ "$tpcb" =~ ^[0-9]+$ && "$selects" =~ ^[0-9]+$ ]] || die "cannot read pgbench's output: $(head -c 2000 "$WORK/pgbench.txt")"
 [[ "${failed:-0}" == 0 ]] || failures+=("$failed failed transactions")
 
 # Count what the session files recorded: successful results of END and of SELECT abalance.
@@ -104,7 +118,7 @@ files=$(ls "$WORK/sessions"/*.json | wc -l)
 read -r recorded_end recorded_select recorded_errors < <(
     for file in "$WORK/sessions"/*.json; do
         jq -r '
-            [.[] | select(.type == "query") | {key: (.data.query_number | tostring), value: .data.sql}] | from_entries as $sql
+            ([.[] | select(.type == "query") | {key: (.data.query_number | tostring), value: .data.sql}] | from_entries) as $sql
             | [.[] | select(.type == "query_result")] as $results
             | [($results | map(select(.data.error == null and $sql[.data.query_number | tostring] == "END;")) | length),
                ($results | map(select(.data.error == null

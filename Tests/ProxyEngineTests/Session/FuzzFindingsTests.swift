@@ -87,3 +87,58 @@ import Testing
         #expect(try password.next()?.id == FrontendMessageID.password)
     }
 }
+
+/// Found by `make soak` (docs/testing.md): the recording of pgbench's extended protocol had every query's SQL
+/// one statement late.
+@Suite struct SoakFindingsTests {
+    /// Drivers send Parse(""), Bind, Describe, Execute and Sync in one flight. The Bind looked the unnamed
+    /// statement up among the confirmed ones first, and found the previous query's: each Execute was recorded
+    /// with the SQL of the statement before it, and paired with the wrong result.
+    @Test func aPipelinedUnnamedStatementIsRecordedWithItsOwnSQL() throws {
+        var tracker = SessionTracker(maxRecordedRows: 10)
+        let now = Date(timeIntervalSince1970: 1_700_000_000)
+        func client(_ encode: (inout ByteBuffer) -> Void) throws {
+            var buffer = ByteBuffer()
+            encode(&buffer)
+            var decoder = RawMessageDecoder(direction: .frontend)
+            while let message = try decoder.decode(buffer: &buffer) {
+                try tracker.frontend(id: message.id, payload: message.payload, now: now, monotonic: 1)
+            }
+        }
+        func server(_ encode: (inout ByteBuffer) -> Void) throws {
+            var buffer = ByteBuffer()
+            encode(&buffer)
+            var decoder = RawMessageDecoder(direction: .backend)
+            while let message = try decoder.decode(buffer: &buffer) {
+                try tracker.backend(id: message.id, payload: message.payload, now: now, monotonic: 2)
+            }
+        }
+        for (sql, tag) in [("BEGIN;", "BEGIN"), ("UPDATE t SET x = x + $1;", "UPDATE 1"), ("END;", "COMMIT")] {
+            try client {
+                ParseMessage(name: "", sql: sql, parameterTypes: []).encode(into: &$0)
+                BindMessage(portal: "", statement: "", parameterFormats: [], parameters: [], resultFormats: [])
+                    .encode(into: &$0)
+                TargetedMessage(target: .portal, name: "").encode(id: FrontendMessageID.describe, into: &$0)
+                ExecuteMessage(portal: "").encode(into: &$0)
+                EmptyMessage.encode(id: FrontendMessageID.sync, into: &$0)
+            }
+            try server {
+                EmptyMessage.encode(id: BackendMessageID.parseComplete, into: &$0)
+                EmptyMessage.encode(id: BackendMessageID.bindComplete, into: &$0)
+                EmptyMessage.encode(id: BackendMessageID.noData, into: &$0)
+                $0.writeMessage(id: BackendMessageID.commandComplete) { $0.writeCString(tag) }
+                ReadyForQuery.encode(.inTransaction, into: &$0)
+            }
+        }
+        var sqlByNumber: [Int: String] = [:]
+        var pairs: [String] = []
+        for output in tracker.takeOutputs() {
+            switch output {
+            case .query(let query, _): sqlByNumber[query.queryNumber] = query.sql
+            case .result(let result, _): pairs.append("\(sqlByNumber[result.queryNumber] ?? "?") -> \(result.result.commandTag ?? "")")
+            default: break
+            }
+        }
+        #expect(pairs == ["BEGIN; -> BEGIN", "UPDATE t SET x = x + $1; -> UPDATE 1", "END; -> COMMIT"])
+    }
+}

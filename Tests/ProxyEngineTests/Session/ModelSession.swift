@@ -25,11 +25,22 @@ struct ModelSession {
     private(set) var phases: [Phase] = []
     /// Queries the tracker must record: one per Query message, one per Execute.
     private(set) var expectedQueries = 0
+    /// For each query in order: the SQL it must be recorded with (nil: not checked, e.g. a redacted one) and the
+    /// command tag of its result.
+    private(set) var expected: [(sql: String?, tag: String?)] = []
 
     init(steps: [Int]) {
-        for code in steps {
+        for (index, code) in steps.enumerated() {
+            self.step = index
             self.add(kind: code % 10, size: code / 10)
         }
+    }
+
+    private var step = 0
+
+    private mutating func expect(_ sql: String?, _ tag: String?) {
+        self.expected.append((sql, tag))
+        self.expectedQueries += 1
     }
 
     private mutating func send(_ side: Side, _ write: (inout ByteBuffer) -> Void) {
@@ -58,7 +69,7 @@ struct ModelSession {
         switch kind {
         case 0:
             let rows = size % 6
-            self.expectedQueries += 1
+            self.expect("SELECT id, name FROM t LIMIT \(rows)", "SELECT \(rows)")
             self.send(.client) { QueryMessage.encode("SELECT id, name FROM t LIMIT \(rows)", into: &$0) }
             self.send(.server) {
                 RowDescription(columns: Self.columns).encode(into: &$0)
@@ -67,7 +78,7 @@ struct ModelSession {
                 ReadyForQuery.encode(.idle, into: &$0)
             }
         case 1:
-            self.expectedQueries += 1
+            self.expect("SELECT 1 / (3 - id) FROM t", nil)
             self.send(.client) { QueryMessage.encode("SELECT 1 / (3 - id) FROM t", into: &$0) }
             self.send(.server) {
                 RowDescription(columns: [.init(name: "?column?", typeOID: 23)]).encode(into: &$0)
@@ -76,7 +87,7 @@ struct ModelSession {
                 ReadyForQuery.encode(.idle, into: &$0)
             }
         case 2:
-            self.expectedQueries += 1
+            self.expect("SELECT 1; UPDATE t SET x = 1; SELECT 2", "SELECT 1")
             self.send(.client) { QueryMessage.encode("SELECT 1; UPDATE t SET x = 1; SELECT 2", into: &$0) }
             self.send(.server) {
                 RowDescription(columns: [.init(name: "a", typeOID: 23)]).encode(into: &$0)
@@ -89,7 +100,7 @@ struct ModelSession {
                 ReadyForQuery.encode(.idle, into: &$0)
             }
         case 3:
-            self.expectedQueries += 1
+            self.expect("", nil)
             self.send(.client) { QueryMessage.encode("", into: &$0) }
             self.send(.server) {
                 EmptyMessage.encode(id: BackendMessageID.emptyQueryResponse, into: &$0)
@@ -98,12 +109,14 @@ struct ModelSession {
         case 4, 5:
             // A pipeline: Parse, then (Bind, [Describe,] Execute) per run, one Sync. Kind 5 fails at the first
             // Execute, and the server skips the rest until Sync.
+            // The unnamed statement (replaced by every Parse, as drivers use it) or a new named one.
             let runs = 1 + size % 3
             let fails = kind == 5
-            let name = "s\(size % 2)"
-            self.expectedQueries += runs
+            let name = size % 2 == 0 ? "" : "s\(self.step)"
+            let sql = "SELECT id, name FROM t WHERE id < $1 -- step \(self.step)"
+            for run in 0..<runs { self.expect(sql, fails ? nil : "SELECT \(run)") }
             self.send(.client) {
-                ParseMessage(name: name, sql: "SELECT id, name FROM t WHERE id < $1", parameterTypes: [23])
+                ParseMessage(name: name, sql: sql, parameterTypes: [23])
                     .encode(into: &$0)
                 for run in 0..<runs {
                     BindMessage(
@@ -131,7 +144,7 @@ struct ModelSession {
             }
         case 6:
             let lines = size % 4
-            self.expectedQueries += 1
+            self.expect("COPY t FROM STDIN", "COPY \(lines)")
             self.send(.client) { QueryMessage.encode("COPY t FROM STDIN", into: &$0) }
             self.send(.server) {
                 $0.writeMessage(id: BackendMessageID.copyInResponse) {
@@ -150,7 +163,7 @@ struct ModelSession {
             }
         case 7:
             let lines = size % 5
-            self.expectedQueries += 1
+            self.expect("COPY t TO STDOUT", "COPY \(lines)")
             self.send(.client) { QueryMessage.encode("COPY t TO STDOUT", into: &$0) }
             self.send(.server) {
                 $0.writeMessage(id: BackendMessageID.copyOutResponse) {
@@ -164,7 +177,7 @@ struct ModelSession {
                 ReadyForQuery.encode(.idle, into: &$0)
             }
         case 8:
-            self.expectedQueries += 1
+            self.expect("NOTIFY c, 'hello'", "NOTIFY")
             self.send(.client) { QueryMessage.encode("NOTIFY c, 'hello'", into: &$0) }
             self.send(.server) {
                 ErrorFields(severity: "NOTICE", code: "00000", message: "hello")
@@ -178,7 +191,9 @@ struct ModelSession {
                 }
             }
         default:
-            self.expectedQueries += 3
+            self.expect("BEGIN", "BEGIN")
+            self.expect(nil, "ALTER ROLE")
+            self.expect("COMMIT", "COMMIT")
             self.send(.client) { QueryMessage.encode("BEGIN", into: &$0) }
             self.send(.server) {
                 Self.tag("BEGIN", into: &$0)

@@ -25,6 +25,14 @@ import Testing
                 #expect(queries.map(\.queryNumber) == Array(1...session.expectedQueries))
                 #expect(whole.results.map(\.queryNumber).sorted() == queries.map(\.queryNumber))
                 #expect(whole.queryCount == session.expectedQueries)
+                // Each query is recorded with its own SQL and paired with its own result.
+                for (query, expected) in zip(queries, session.expected) where expected.sql != nil {
+                    #expect(query.sql == expected.sql, "query \(query.queryNumber)")
+                }
+                let results = Dictionary(whole.results.map { ($0.queryNumber, $0) }, uniquingKeysWith: { first, _ in first })
+                for (query, expected) in zip(queries, session.expected) {
+                    #expect(results[query.queryNumber]?.result.commandTag == expected.tag, "result of \(query.sql)")
+                }
                 // Nothing is left for session end to interrupt: every result is the server's own.
                 #expect(!whole.results.contains { $0.error?.code == "08006" })
                 // The password in ALTER ROLE never reaches the recording.
