@@ -35,8 +35,9 @@ final class JSONParserStack<Element> {
         let taken = self.count - base
         guard taken > 0 else { return [] }
         let source = self.storage + base
-        // Copied, then dropped here: `Array(unsafeUninitializedCapacity:)` would move them, but it looks up the
-        // array's type metadata at run time on every call, which costs more than the reference counting.
+        // Copied, then dropped here. Moving them would save the reference counting, but both ways the standard
+        // library offers to fill an array in place (`Array(unsafeUninitializedCapacity:)`, `Array(repeating:)`)
+        // look the array's type metadata up at run time on every call, which costs more.
         let array = Array(UnsafeBufferPointer(start: source, count: taken))
         source.deinitialize(count: taken)
         self.count = base
