@@ -24,7 +24,8 @@ struct Execution: Sendable {
 /// - COPY FROM STDIN sends the recorded data; COPY TO STDOUT collects the rows.
 ///
 /// Each extended query ends with its own Sync: the session file does not record where the client's Syncs were,
-/// so a pipeline is replayed one query at a time (a recorded "not executed" query is handled by `ReplaySession`).
+/// so each recorded query is its own unit (a recorded "not executed" query is handled by `ReplaySession`); several
+/// may still be sent before their answers are read (`sendAhead`, docs/replay.md "Pipelining").
 actor QueryExecutor {
     private let connection: ReplayConnection
     private let target: String
