@@ -58,8 +58,10 @@ public final class Dashboard: Sendable {
     }
 
     /// Takes over the terminal until the user quits (or `stop()`), then gives it back.
+    /// - Parameter replay: how `o` (the session browser) and the step-through replay find and replay session
+    ///   files; nil leaves them out.
     /// - Returns: the final state (for a goodbye line).
-    public func run(settings: DashboardSettings) async throws -> DashboardState {
+    public func run(settings: DashboardSettings, replay: ReplayLaunch? = nil) async throws -> DashboardState {
         let stream = self.stream
         let inbox = self.inbox
         // Detached: not on the caller's actor (the command's main actor), where every event would be a hop.
@@ -69,18 +71,23 @@ public final class Dashboard: Sendable {
         defer { consumer.cancel() }
         let bus = self.bus
         let options = self.options
-        return try await withCheckedThrowingContinuation { continuation in
+        let workspace = replay.map { WorkspaceController(launch: $0) }
+        let result: Result<DashboardState, any Error> = await withCheckedContinuation { continuation in
             let thread = Thread {
                 do {
-                    let state = try Self.loop(settings: settings, options: options, inbox: inbox, bus: bus)
-                    continuation.resume(returning: state)
+                    let state = try Self.loop(
+                        settings: settings, options: options, inbox: inbox, bus: bus, workspace: workspace)
+                    continuation.resume(returning: .success(state))
                 } catch {
-                    continuation.resume(throwing: error)
+                    continuation.resume(returning: .failure(error))
                 }
             }
             thread.name = "pgreel-dashboard"
             thread.start()
         }
+        // A replay still open closes (and rolls back under --rollback) before the proxy goes.
+        await workspace?.shutdown()
+        return try result.get()
     }
 
     /// Moves events from the bus into the inbox, in batches.
@@ -102,12 +109,15 @@ public final class Dashboard: Sendable {
 
     /// The terminal thread.
     private static func loop(
-        settings: DashboardSettings, options: Options, inbox: EventInbox, bus: EventBus
+        settings: DashboardSettings, options: Options, inbox: EventInbox, bus: EventBus,
+        workspace controller: WorkspaceController?
     ) throws -> DashboardState {
         Self.yieldToTheProxy()
         let terminal = try CursesTerminal(useColor: options.useColor)
         defer { terminal.close() }
         var state = DashboardState(settings: settings, now: Date(), size: terminal.size)
+        // The session browser and the replay view, drawn instead of the live view while they are open.
+        let workspace = controller.map { WorkspaceHost(controller: $0, size: terminal.size) }
         let minimumFrameInterval = UInt64(1_000_000_000 / options.maxFramesPerSecond)
         // Drawing may use at most 1/budgetShare of one core: when a frame takes long (a slow machine, a debug
         // build, a huge terminal), frames that only show new events come less often. Keys still redraw at once.
@@ -123,11 +133,12 @@ public final class Dashboard: Sendable {
             switch input {
             case .resize(let size):
                 state.resize(to: size)
+                workspace?.resize(to: size)
                 terminal.repaintAll()
             case .key(.control("l")):
                 terminal.repaintAll()
             case .key(let key):
-                state.handle(key)
+                if workspace?.handle(key, live: state) != true { state.handle(key) }
             }
             dirty = true
             keyPressed = true
@@ -151,6 +162,7 @@ public final class Dashboard: Sendable {
                 state.apply(events)
                 dirty = true
             }
+            if workspace?.poll() == true { dirty = true }
             let current = DispatchTime.now().uptimeNanoseconds
             if current &- lastTick >= tickInterval {
                 state.tick(now: Date(), droppedEvents: bus.droppedCount + inbox.droppedCount)
@@ -160,8 +172,11 @@ public final class Dashboard: Sendable {
             let due = current &- lastFrame >= (keyPressed ? minimumFrameInterval : frameInterval)
             if dirty, due, !state.shouldQuit {
                 let size = terminal.size
-                if size != state.size { state.resize(to: size) }
-                terminal.draw(DashboardRenderer.render(state, size: size))
+                if size != state.size {
+                    state.resize(to: size)
+                    workspace?.resize(to: size)
+                }
+                terminal.draw(workspace?.render(size: size) ?? DashboardRenderer.render(state, size: size))
                 let finished = DispatchTime.now().uptimeNanoseconds
                 frameInterval = max(minimumFrameInterval, (finished &- current) &* budgetShare)
                 lastFrame = finished
