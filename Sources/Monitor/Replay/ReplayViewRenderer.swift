@@ -79,16 +79,14 @@ public enum ReplayViewRenderer {
         if state.breakpointCount > 0 { items.append("● \(state.breakpointCount)") }
 
         var right = StyledLine()
-        var safety = "safety: " + self.safetyText(state.safety)
-        if state.canChangeSafety { safety += " (t)" }
-        right.append(safety, .statusBar)
+        right.append("safety: " + self.safetyText(state.safety), .statusBar)
         right.append("  ", .statusBar)
         let activity = self.activityText(state)
         right.append(activity.text + " ", activity.warning ? .statusWarning : .statusBar)
 
         var left = ""
         for item in items {
-            let next = left.isEmpty ? " " + item : left + " · " + item
+            let next = left.isEmpty ? " " + item : left + "  " + item
             guard TerminalText.displayWidth(of: next) + 1 + right.width <= width else { break }
             left = next
         }
@@ -117,7 +115,9 @@ public enum ReplayViewRenderer {
             switch state.run {
             case .toEnd: return ("▶ running (Esc stops)", true)
             case .toProblem: return ("▶ running to a mismatch (Esc stops)", true)
-            case nil: return ("▶ query \(row + 1)…", true)
+            case nil:
+                let queued = state.queuedSteps > 0 ? " (+\(state.queuedSteps))" : ""
+                return ("▶ query \(row + 1)…" + queued, true)
             }
         case nil:
             break
@@ -288,9 +288,9 @@ public enum ReplayViewRenderer {
         } else if state.overlay == .detail {
             hints = [("↑↓", "scroll", 1), ("←→", "sideways", 3), ("n", "step", 2), ("Esc", "back to the list", 0)]
         } else {
-            hints = [("n", "step", 0), ("r", "run", 2), ("m", "to mismatch", 3), ("b", "break", 5), ("s", "skip", 6),
-                ("R", "restart", 7), ("Enter", "detail", 4), ("w", "report", 9), ("?", "help", 10), ("q", leave, 1)]
-            if state.canChangeSafety { hints.insert(("t", "safety", 8), at: 7) }
+            hints = [("n", "step", 0), ("r", "run", 2), ("m", "to mismatch", 3), ("b", "break", 6), ("s", "skip", 7),
+                ("R", "restart", 8), ("Enter", "detail", 5), ("w", "report", 9), ("?", "help", 10), ("q", leave, 1)]
+            if state.canChangeSafety { hints.insert(("t", "safety", 4), at: 7) }
         }
         func width(of hint: (key: String, text: String, priority: Int)) -> Int {
             TerminalText.displayWidth(of: hint.key) + 1 + TerminalText.displayWidth(of: hint.text) + 2

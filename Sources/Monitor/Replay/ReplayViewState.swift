@@ -111,6 +111,8 @@ public struct ReplayViewState: Sendable, Equatable {
     public private(set) var run: RunMode?
     /// Esc was pressed during a run: it ends after the current query.
     public private(set) var stopRequested = false
+    /// Steps asked for (`n`) while connecting or while a step ran: each follows the one before.
+    public private(set) var queuedSteps = 0
     public private(set) var selected = 0
     public private(set) var listTop = 0
     /// The selection moves to each query as it is replayed (until the user moves it).
@@ -232,8 +234,9 @@ public struct ReplayViewState: Sendable, Equatable {
                 self.detailScroll = DashboardState.Scroll()
             }
         case .escape:
-            if self.run != nil {
-                self.stopRequested = true
+            if self.run != nil || self.queuedSteps > 0 {
+                self.stopRequested = self.run != nil
+                self.queuedSteps = 0
                 self.notice = Notice(text: "Stopping after the current query…", isWarning: false)
             } else if self.overlay != nil {
                 self.overlay = nil
@@ -267,7 +270,7 @@ public struct ReplayViewState: Sendable, Equatable {
         var scroll = self.detailScroll
         switch key {
         case .escape, .character("q"):
-            if self.run != nil, key == .escape { return false }
+            if self.run != nil || self.queuedSteps > 0, key == .escape { return false }
             self.overlay = nil
         case .up, .character("k"): scroll.row = DashboardState.clamp(scroll.row, by: -1, limit: rowLimit)
         case .down, .character("j"): scroll.row = DashboardState.clamp(scroll.row, by: 1, limit: rowLimit)
@@ -303,7 +306,21 @@ public struct ReplayViewState: Sendable, Equatable {
 
     // MARK: Actions
 
+    /// The most `n` presses kept while a query runs.
+    static let maximumQueuedSteps = 1000
+
     private mutating func step() -> [ReplayCommand] {
+        // n pressed faster than queries run (or before the connection is up) is not lost: it waits its turn.
+        if self.run == nil, self.nextRow != nil {
+            switch self.work {
+            case .connecting, .stepping, .skipping:
+                self.queuedSteps = min(self.queuedSteps + 1, Self.maximumQueuedSteps)
+                self.follow = true
+                return []
+            default:
+                break
+            }
+        }
         guard let next = self.readyRow() else { return [] }
         self.work = .stepping(row: next)
         self.follow = true
@@ -398,6 +415,7 @@ public struct ReplayViewState: Sendable, Equatable {
     private mutating func leave() -> [ReplayCommand] {
         self.isLeaving = true
         self.run = nil
+        self.queuedSteps = 0
         self.overlay = nil
         self.notice = Notice(text: "Closing the replay connection…", isWarning: false)
         return [.close]
@@ -455,8 +473,10 @@ public struct ReplayViewState: Sendable, Equatable {
         case .connected:
             self.connection = .connected
             if self.work == .connecting || self.work == .changingSafety { self.work = nil }
+            return self.nextQueuedStep()
         case .connectionFailed(let reason):
             self.connection = .failed(reason)
+            self.queuedSteps = 0
             if self.work == .connecting || self.work == .changingSafety { self.work = nil }
             if !self.isLeaving {
                 self.notice = Notice(text: reason + " (R tries again)", isWarning: true)
@@ -466,6 +486,7 @@ public struct ReplayViewState: Sendable, Equatable {
         case .reachedEnd:
             self.work = nil
             self.run = nil
+            self.queuedSteps = 0
             self.nextRow = nil
         case .stepFailed(let reason):
             if case .stepping(let row) = self.work, self.rows.indices.contains(row) {
@@ -473,6 +494,7 @@ public struct ReplayViewState: Sendable, Equatable {
             }
             self.work = nil
             self.run = nil
+            self.queuedSteps = 0
             self.stopRequested = false
             self.lastFailure = reason
             self.connection = .failed(reason)
@@ -553,9 +575,22 @@ public struct ReplayViewState: Sendable, Equatable {
             self.stopRequested = false
         }
         if self.nextRow == nil, !self.isLeaving {
+            self.queuedSteps = 0
             self.overlay = .summary
         }
-        return []
+        return self.nextQueuedStep()
+    }
+
+    /// The next of the steps `n` queued, when nothing else runs.
+    private mutating func nextQueuedStep() -> [ReplayCommand] {
+        guard self.queuedSteps > 0, self.work == nil, self.run == nil, !self.isLeaving else { return [] }
+        guard let next = self.nextRow else {
+            self.queuedSteps = 0
+            return []
+        }
+        self.queuedSteps -= 1
+        self.work = .stepping(row: next)
+        return [.step]
     }
 
     private func rowIndex(ofItem item: Int, expected: Int?) -> Int? {
@@ -585,6 +620,7 @@ public struct ReplayViewState: Sendable, Equatable {
         self.nextRow = self.rows.isEmpty ? nil : 0
         self.work = nil
         self.run = nil
+        self.queuedSteps = 0
         self.stopRequested = false
         self.stepsTaken = 0
         self.executingMS = 0

@@ -16,12 +16,40 @@ import Testing
         // Activities are not rows: query 1 is event 3 of the file.
         #expect(state.rows[0].eventNumber == 3)
 
-        #expect(state.handle(.character("n")).isEmpty, "no step while connecting")
-        #expect(state.notice?.text == "Connecting… (wait a moment)")
-        #expect(state.apply(.connected).isEmpty)
+        #expect(state.handle(.character("n")).isEmpty, "n while connecting waits for the connection")
+        #expect(state.queuedSteps == 1)
+        #expect(state.apply(.connected) == [.step])
         #expect(state.connection == .connected)
-        #expect(state.handle(.character("n")) == [.step])
         #expect(state.work == .stepping(row: 0))
+        #expect(state.queuedSteps == 0)
+    }
+
+    @Test func nPressedFasterThanQueriesRunIsNotLost() {
+        var state = ReplayFixtures.connectedState()
+        var session = FakeReplaySession(answer: { $0.recorded })
+        #expect(state.handle(.character("n")) == [.step])
+        #expect(state.handle(.character("n")).isEmpty)
+        #expect(state.handle(.character(" ")).isEmpty)
+        #expect(state.queuedSteps == 2)
+        #expect(state.screen.line(1).hasSuffix("▶ query 1… (+2) "))
+        // Each answer starts the next queued step, one at a time.
+        #expect(state.apply(session.event(for: .step, state: state)) == [.step])
+        #expect(state.queuedSteps == 1)
+        #expect(state.handle(.character("n")).isEmpty)
+        // Esc drops what is queued; the step running finishes and nothing follows.
+        #expect(state.handle(.escape).isEmpty)
+        #expect(state.queuedSteps == 0)
+        #expect(!state.isLeaving, "Esc stopped the queue, it did not leave")
+        #expect(state.apply(session.event(for: .step, state: state)).isEmpty)
+        #expect(state.rows.map(\.status) == [.matched, .matched, .pending, .pending, .pending])
+        // Queued past the end: what is left is dropped when the last query has run.
+        var commands = state.handle(.character("n"))
+        for _ in 0..<5 { commands += state.handle(.character("n")) }
+        #expect(commands == [.step])
+        #expect(state.queuedSteps == 5)
+        session.run(commands, on: &state)
+        #expect(state.isFinished)
+        #expect(state.queuedSteps == 0)
     }
 
     @Test func aStepShowsTheVerdictAndMovesToTheNextQuery() {

@@ -24,7 +24,7 @@ import Testing
             screen,
             #"""
              pgreel replay  pseudo_user_2025-10-07_21-30-15.json  → postgres://postgres:***…
-             5 queries · ✓ 2 · ✗ 1 · ! 0 · ⊘ 0 · · 2 pending      safety: none  ● connected
+             5 queries  ✓ 2  ✗ 1  ! 0  ⊘ 0  · 2 pending           safety: none  ● connected
             ─▶ Queries (5) · next 4 ──────────────────────────────── recorded ── replayed ──
               ✓  1 SELECT count(*) FROM test_data;                   1 row       1 row
               ✓  2 UPDATE test_data SET value = value WHERE id = 3;  UPDATE 1    UPDATE 1
@@ -63,7 +63,7 @@ import Testing
             screen,
             #"""
              pgreel replay  pseudo_user_2025-10-07_21-30-15.json  → postgres://postgres:***@127.0.0.1:5432/postgres
-             5 queries · ✓ 2 · ✗ 1 · ! 0 · ⊘ 0 · · 2 pending                                              safety: none  ● connected
+             5 queries  ✓ 2  ✗ 1  ! 0  ⊘ 0  · 2 pending                                                   safety: none  ● connected
             ─▶ Replay detail Esc back · ↑↓ PgUp PgDn ←→ scroll · side by side ──────────────────────────────────────────────────────
             Query 3 of 5 · #3 in the session · event 7 · recorded 21:30:16.635 UTC · simple protocol
             ✗ Results differ: row 2, column "value"
@@ -121,7 +121,7 @@ import Testing
             state.screen,
             #"""
              pgreel replay  pseudo_user_2025-10-07_21-30-15.json  → postgres://postgres:***…
-             5 queries · ✓ 2 · ✗ 1 · ! 0 · ⊘ 0 · · 2 pending      safety: none  ● connected
+             5 queries  ✓ 2  ✗ 1  ! 0  ⊘ 0  · 2 pending           safety: none  ● connected
             ─▶ Replay detail Esc back · ↑↓ PgUp PgDn ←→ scroll · lines 1–20 of 22 ──────────
             Query 3 of 5 · #3 in the session · event 7 · recorded 21:30:16.635 UTC · simple
             ✗ Results differ: row 2, column "value"
@@ -162,7 +162,7 @@ import Testing
             state.screen,
             #"""
              pgreel replay  pseudo_user_2025-10-07_21-30-15.json  → postgres://postgres:***…
-             5 queries · ✓ 4 · ✗ 1 · ! 0 · ⊘ 0 · · 0 pending       safety: none  ■ finished
+             5 queries  ✓ 4  ✗ 1  ! 0  ⊘ 0  · 0 pending            safety: none  ■ finished
             ── Queries (5) ───────────────────────────────────────── recorded ── replayed ──
               ✓  1 SELECT count(*) FROM test_data;                   1 row       1 row
               ✓  2 UPDATE test_data SET value = value WHERE id = 3;  UPDATE 1    UPDATE 1
