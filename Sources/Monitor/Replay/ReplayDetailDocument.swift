@@ -27,13 +27,15 @@ public struct ReplayDetailDocument: Sendable {
     /// Below this many columns per half, recorded and replayed go one above the other.
     static let minimumHalf = 50
 
-    init(sections: [Section], screenWidth: Int) {
+    /// - Parameter sideBySide: nil decides by the width: side by side when each half is at least 20 columns and
+    ///   shows the wider side whole, or at least `minimumHalf` columns of it.
+    init(sections: [Section], screenWidth: Int, sideBySide: Bool? = nil) {
         let halfWidth = max((screenWidth - 3) / 2, 0)
         let needed = sections.reduce(0) { widest, section in
             guard case .sides(let left, let right) = section else { return widest }
             return max(widest, left.width, right.width)
         }
-        self.sideBySide = halfWidth >= min(needed, Self.minimumHalf) && halfWidth >= 20
+        self.sideBySide = sideBySide ?? (halfWidth >= min(needed, Self.minimumHalf) && halfWidth >= 20)
         self.halfWidth = halfWidth
         self.screenWidth = screenWidth
         self.sections = sections
@@ -152,18 +154,26 @@ public struct ReplayDetailDocument: Sendable {
             }
         }
         head.append(StyledLine())
-        var sections: [Section] = [.full(head)]
-        sections += self.comparisonSections(row: row, comparison: comparison, sql: query.sql, width: width)
-        return ReplayDetailDocument(sections: sections, screenWidth: width)
+        // Side by side, the two tables start on the same line and cells are cut at the pane's cap; one above the
+        // other, no padding is needed and cells show up to the detail's cap.
+        let narrow = self.comparisonSections(
+            row: row, comparison: comparison, sql: query.sql, cap: ResultTableFormat.paneCellCap, aligned: false)
+        if ReplayDetailDocument(sections: narrow, screenWidth: width).sideBySide {
+            let aligned = self.comparisonSections(
+                row: row, comparison: comparison, sql: query.sql, cap: ResultTableFormat.paneCellCap, aligned: true)
+            return ReplayDetailDocument(sections: [.full(head)] + aligned, screenWidth: width, sideBySide: true)
+        }
+        let stacked = self.comparisonSections(
+            row: row, comparison: comparison, sql: query.sql, cap: ResultTableFormat.detailCellCap, aligned: false)
+        return ReplayDetailDocument(sections: [.full(head)] + stacked, screenWidth: width, sideBySide: false)
     }
 
     /// The recorded and replayed results, one section per result set.
-    static func comparisonSections(row: ReplayRow, comparison: ComparisonOptions, sql: String, width: Int)
-        -> [Section]
-    {
+    static func comparisonSections(
+        row: ReplayRow, comparison: ComparisonOptions, sql: String, cap: Int, aligned: Bool
+    ) -> [Section] {
         let recorded = row.recorded
         let replayed = row.step?.replayed
-        let cap = ResultTableFormat.paneCellCap
         var left = ComparisonSide()
         var right = ComparisonSide()
         left.append(self.sideTitle("Recorded", recorded))
@@ -184,9 +194,9 @@ public struct ReplayDetailDocument: Sendable {
             }
             rightIntro.append(StyledLine(TerminalText.escaped(text), row.failure != nil ? .failure : .dim))
         }
-        if let error = recorded?.error { leftIntro += ResultDocument.errorLines(error, sql: sql) }
-        if let error = replayed?.error { rightIntro += ResultDocument.errorLines(error, sql: sql) }
-        Self.pad(&leftIntro, &rightIntro)
+        if let error = recorded?.error { leftIntro += Self.indented(ResultDocument.errorLines(error, sql: sql)) }
+        if let error = replayed?.error { rightIntro += Self.indented(ResultDocument.errorLines(error, sql: sql)) }
+        if aligned { Self.pad(&leftIntro, &rightIntro) }
         left.append(lines: leftIntro)
         right.append(lines: rightIntro)
 
@@ -213,7 +223,7 @@ public struct ReplayDetailDocument: Sendable {
                 leftHead.append(self.setTitle(index: index, of: setCount, set: recordedSet))
                 rightHead.append(self.setTitle(index: index, of: setCount, set: replayedSet))
             }
-            Self.pad(&leftHead, &rightHead)
+            if aligned { Self.pad(&leftHead, &rightHead) }
             left.append(lines: leftHead)
             right.append(lines: rightHead)
             if let recordedSet, hasRows(recordedSet, recorded) {
@@ -254,6 +264,11 @@ public struct ReplayDetailDocument: Sendable {
             text += " · none"
         }
         return StyledLine(text, .dim)
+    }
+
+    /// Lines moved two columns right, under their side's title like the tables.
+    static func indented(_ lines: [StyledLine]) -> [StyledLine] {
+        lines.map { StyledLine([Span("  ")] + $0.spans) }
     }
 
     /// Pads the shorter list with empty lines, so both sides' tables start on the same line.

@@ -188,6 +188,53 @@ import Testing
             """#)
     }
 
+    /// Both sides failed, with different SQLSTATEs: each side shows its own error, next to each other.
+    @Test func errorsShowTheirSQLSTATEOnBothSides() throws {
+        var state = ReplayFixtures.connectedState(size: ScreenSize(columns: 140, rows: 40))
+        var session = FakeReplaySession()
+        session.answer = { row in
+            guard row.query.queryNumber == 4 else { return row.recorded }
+            return RecordedResult(
+                queryNumber: 4,
+                error: RecordedError(severity: "ERROR", code: "42501", message: "permission denied for table nope"),
+                durationMS: 0.1)
+        }
+        session.press(.character("r"), on: &state)
+        state.press(.escape, .home, .down, .down, .down, .enter)
+        let screen = state.screen.text
+        #expect(screen.contains("✗ Results differ: error"))
+        let line = try #require(screen.split(separator: "\n").first { $0.contains("✗ ERROR 42501") })
+        #expect(line.contains("✗ ERROR 42P01: relation \"nope\" does not exist"))
+        #expect(line.contains("  │   ✗ ERROR 42501: permission denied for table nope"))
+        #expect(screen.contains("Recorded · failed · 0.20 ms"))
+        #expect(screen.contains("Replayed · failed · 0.10 ms"))
+        #expect(screen.contains("Duration: recorded 0.20 ms · replayed 0.10 ms"))
+    }
+
+    /// An unexpected error: the recorded table on one side, the error on the other, and `!` in the list.
+    @Test func anUnexpectedErrorNextToTheRecordedRows() throws {
+        var state = ReplayFixtures.connectedState(size: ScreenSize(columns: 120, rows: 40))
+        var session = FakeReplaySession()
+        session.answer = { row in
+            guard row.query.queryNumber == 3 else { return row.recorded }
+            return RecordedResult(
+                queryNumber: 3,
+                error: RecordedError(severity: "ERROR", code: "42P01", message: "relation \"test_data\" does not exist"))
+        }
+        session.press(.character("r"), on: &state)
+        state.press(.escape)
+        let list = state.screen
+        let row = try #require((0..<40).first { list.line($0).contains("SELECT * FROM test_data ORDER BY id;") })
+        #expect(list.line(row).hasPrefix("  !  3 "))
+        #expect(list.line(row).contains("✗ 42P01"))
+        state.press(.home, .down, .down)
+        #expect(state.screen.text.contains("! Query failed: ERROR 42P01: relation \"test_data\" does not exist"))
+        state.press(.enter)
+        let detail = state.screen.text.split(separator: "\n").map(String.init)
+        let error = try #require(detail.firstIndex { $0.contains("✗ ERROR 42P01") })
+        #expect(detail[error + 1].contains("id │ name  │ value │ created_at"), "the recorded table starts beside it")
+    }
+
     @Test(arguments: [(0, 0), (1, 1), (5, 3), (20, 6), (40, 12), (79, 24), (80, 13), (200, 60)])
     func anySizeRendersWithoutCrashing(columns: Int, rows: Int) {
         let size = ScreenSize(columns: columns, rows: rows)
