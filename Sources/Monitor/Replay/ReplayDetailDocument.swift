@@ -130,7 +130,7 @@ public struct ReplayDetailDocument: Sendable {
         if query.redacted { facts += " · password masked" }
         title.append(facts, .dim)
         head.append(title)
-        head += ReplayVerdict.lines(row, isNext: isNext)
+        head += ReplayVerdict.lines(row, isNext: isNext).flatMap { ReplayViewRenderer.wrapped($0, width: width) }
 
         head.append(StyledLine())
         head.append(StyledLine("SQL", .columnHeader))

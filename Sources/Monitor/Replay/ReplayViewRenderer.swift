@@ -240,7 +240,7 @@ public enum ReplayViewRenderer {
         DashboardRenderer.drawTitle(
             "Query", info: info, focused: false, labels: [(text: "Enter: detail", column: frame.width - 15)],
             row: frame.titleRow, width: frame.width, into: &screen)
-        var lines = ReplayVerdict.lines(row, isNext: isNext)
+        var lines = ReplayVerdict.lines(row, isNext: isNext).flatMap { self.wrapped($0, width: frame.width - 1) }
         if lines.count < frame.height {
             lines.append(StyledLine())
             for line in DetailDocument.sqlLines(row.query.sql) {
@@ -252,6 +252,14 @@ public enum ReplayViewRenderer {
         for (offset, line) in lines.prefix(frame.height).enumerated() {
             screen.write(line, row: frame.top + offset, column: 1, width: frame.width - 1)
         }
+    }
+
+    /// A line too long for `width` as several, in the style of its first part (messages from the server can be
+    /// long; cutting them would hide what went wrong).
+    static func wrapped(_ line: StyledLine, width: Int) -> [StyledLine] {
+        guard line.width > width, width >= 10 else { return [line] }
+        let style = line.spans.first?.style ?? .normal
+        return DetailDocument.wrap(line.plainText, width: width).map { StyledLine($0, style) }
     }
 
     // MARK: - The detail

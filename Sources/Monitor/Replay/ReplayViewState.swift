@@ -479,7 +479,7 @@ public struct ReplayViewState: Sendable, Equatable {
             self.queuedSteps = 0
             if self.work == .connecting || self.work == .changingSafety { self.work = nil }
             if !self.isLeaving {
-                self.notice = Notice(text: reason + " (R tries again)", isWarning: true)
+                self.notice = Notice(text: "R tries again · " + reason, isWarning: true)
             }
         case .stepped(let step, let elapsedMS):
             return self.stepped(step, elapsedMS: elapsedMS)
@@ -499,7 +499,7 @@ public struct ReplayViewState: Sendable, Equatable {
             self.lastFailure = reason
             self.connection = .failed(reason)
             if !self.isLeaving {
-                self.notice = Notice(text: reason + " (n tries the query again, R restarts)", isWarning: true)
+                self.notice = Notice(text: "n tries the query again, R restarts · " + reason, isWarning: true)
             }
         case .restarted(let at):
             self.reset(at: at)
@@ -508,7 +508,7 @@ public struct ReplayViewState: Sendable, Equatable {
         case .restartFailed(let at, let reason):
             self.reset(at: at)
             self.connection = .failed(reason)
-            if !self.isLeaving { self.notice = Notice(text: reason + " (R tries again)", isWarning: true) }
+            if !self.isLeaving { self.notice = Notice(text: "R tries again · " + reason, isWarning: true) }
         case .safetyChanged(let safety):
             self.safety = safety
             self.connection = .connecting
