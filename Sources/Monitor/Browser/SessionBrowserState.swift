@@ -34,6 +34,8 @@ public struct SessionBrowserState: Sendable, Equatable {
     public private(set) var files: [SessionFileInfo] = []
     /// Indices into `files` of those the filter lets through.
     public private(set) var visible: [Int] = []
+    /// Where each file is in `files`, by path.
+    private var indexByPath: [String: Int] = [:]
     /// File names a live session is still writing (not cut off: still being recorded).
     public private(set) var recording: Set<String>
     public private(set) var isScanning = true
@@ -79,20 +81,26 @@ public struct SessionBrowserState: Sendable, Equatable {
         case .listed(let files):
             let selectedPath = self.selectedFile?.path
             let known = Dictionary(self.files.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
-            self.files = files.map { file in
-                var file = file
-                if file.details == nil, let old = known[file.path], old.size == file.size,
-                    old.modified == file.modified
-                {
-                    file.details = old.details
-                }
-                return file
-            }.sorted(by: SessionFileInfo.newestFirst)
+            self.files = SessionFileInfo.sortedNewestFirst(
+                files.map { file in
+                    var file = file
+                    if file.details == nil, let old = known[file.path], old.size == file.size,
+                        old.modified == file.modified
+                    {
+                        file.details = old.details
+                    }
+                    return file
+                })
+            self.indexByPath = Dictionary(
+                self.files.enumerated().map { ($0.element.path, $0.offset) }, uniquingKeysWith: { first, _ in first })
             self.refilter(keeping: selectedPath)
         case .detailsRead(let path, let details):
-            if let index = self.files.firstIndex(where: { $0.path == path }) {
-                self.files[index].details = details
-                if !self.filter.isEmpty { self.refilter(keeping: self.selectedFile?.path) }
+            guard let index = self.indexByPath[path] else { return }
+            let matched = Self.matches(self.files[index], filter: self.filter)
+            self.files[index].details = details
+            // The pseudo user is known now: the filter may let the file through, or not any more.
+            if Self.matches(self.files[index], filter: self.filter) != matched {
+                self.refilter(keeping: self.selectedFile?.path)
             }
         case .scanFinished:
             self.isScanning = false

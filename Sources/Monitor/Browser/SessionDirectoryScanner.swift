@@ -62,7 +62,7 @@ final class SessionDirectoryScanner: Sendable {
             }
             files.append(file)
         }
-        files.sort(by: SessionFileInfo.newestFirst)
+        files = SessionFileInfo.sortedNewestFirst(files)
         guard self.generation.withLock({ $0 }) == generation else { return }
         self.post(.listed(files))
         for file in files where file.details == nil {

@@ -100,15 +100,18 @@ public struct SessionFileInfo: Sendable, Equatable {
         return SessionTimestamp.parse(String(stamp) + "Z")
     }
 
-    /// The order of the browser: newest first, by the time in the name (else the file's modification time).
-    public static func newestFirst(_ left: SessionFileInfo, _ right: SessionFileInfo) -> Bool {
-        let a = Self.nameTime(left.name)
-        let b = Self.nameTime(right.name)
-        let dateA = a?.date ?? left.modified
-        let dateB = b?.date ?? right.modified
-        if dateA != dateB { return dateA > dateB }
-        if (a?.suffix ?? 0) != (b?.suffix ?? 0) { return (a?.suffix ?? 0) > (b?.suffix ?? 0) }
-        return left.name > right.name
+    /// The order of the browser: newest first, by the time in the name (else the file's modification time), then
+    /// by the name's `_N`, then by name. Each name is read once.
+    public static func sortedNewestFirst(_ files: [SessionFileInfo]) -> [SessionFileInfo] {
+        let keyed = files.map { file -> (date: Date, suffix: Int, file: SessionFileInfo) in
+            let time = Self.nameTime(file.name)
+            return (time?.date ?? file.modified, time?.suffix ?? 0, file)
+        }
+        return keyed.sorted { left, right in
+            if left.date != right.date { return left.date > right.date }
+            if left.suffix != right.suffix { return left.suffix > right.suffix }
+            return left.file.name > right.file.name
+        }.map(\.file)
     }
 
     /// When the session started: as read, else as the name says, else the file's time.

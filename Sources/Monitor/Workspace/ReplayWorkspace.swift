@@ -94,6 +94,8 @@ public struct ReplayWorkspace: Sendable, Equatable {
 
     public mutating func handle(_ key: DashboardKey) -> [WorkspaceCommand] {
         if var replay = self.replay {
+            // Taken out while it changes, so its rows are changed in place rather than copied (copy-on-write).
+            self.replay = nil
             let commands = replay.handle(key)
             self.replay = replay
             return commands.map { .replay(id: self.replayID, $0) }
@@ -113,6 +115,7 @@ public struct ReplayWorkspace: Sendable, Equatable {
             return []
         }
         guard var browser = self.browser else { return [] }
+        self.browser = nil
         let commands = browser.handle(key)
         self.browser = browser
         var result: [WorkspaceCommand] = []
@@ -163,6 +166,7 @@ public struct ReplayWorkspace: Sendable, Equatable {
             }
         case .replay(let id, let event):
             guard id == self.replayID, var replay = self.replay else { return [] }
+            self.replay = nil
             let commands = replay.apply(event)
             if replay.isClosed {
                 self.replay = nil
