@@ -59,6 +59,11 @@ struct ReplayCommand: AsyncParsableCommand {
     @Flag(help: "Print only mismatches, unexpected errors and the summary.")
     var quiet = false
 
+    @Flag(
+        name: .customLong("no-pipeline"),
+        help: "Send each query only after the previous answer (slower; durations without overlap).")
+    var noPipeline = false
+
     @Flag(help: "Step through the replay of one file in a terminal view (n steps, r runs, m runs to a mismatch).")
     var tui = false
 
@@ -92,8 +97,13 @@ struct ReplayCommand: AsyncParsableCommand {
         ReplayOptions(
             safety: self.rollback ? .rollback : self.readOnly ? .readOnly : .none,
             speed: self.realtime ? 1 : self.speed,
-            comparison: ComparisonOptions(ignoredColumns: self.ignoredColumns, unordered: self.unordered))
+            comparison: ComparisonOptions(ignoredColumns: self.ignoredColumns, unordered: self.unordered),
+            // With --stop-on-mismatch nothing may run past the mismatch, so nothing is sent ahead.
+            pipelineDepth: self.noPipeline || self.stopOnMismatch ? 0 : Self.pipelineDepth)
     }
+
+    /// Queries in flight at most: enough to hide a round trip, small enough to keep the answers read ahead few.
+    static let pipelineDepth = 64
 
     func run() async throws {
         if self.tui {

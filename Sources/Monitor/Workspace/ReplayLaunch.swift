@@ -36,7 +36,8 @@ public struct LoadedReplay: Sendable {
     public let contents: SessionFileContents
     public let session: ReplaySession
 
-    /// Reads `path` and resolves its target as `pgreel replay` does; a bad file or target throws.
+    /// Reads `path` and resolves its target as `pgreel replay` does; a bad file or target throws. Queries are never
+    /// pipelined here (`pipelineDepth` 0).
     public static func load(
         path: String, dbURL: String?, environment: [String: String], options: ReplayOptions
     ) throws(ReplayError) -> LoadedReplay {
@@ -55,6 +56,10 @@ public struct LoadedReplay: Sendable {
         path: String, contents: SessionFileContents, dbURL: String?, environment: [String: String],
         options: ReplayOptions
     ) throws(ReplayError) -> LoadedReplay {
+        // A step executes exactly the query stepped to: nothing is sent ahead of the answers, whatever the
+        // options say (a breakpoint, Esc or a change to the target between two steps must see nothing run early).
+        var options = options
+        options.pipelineDepth = 0
         let script = ReplayScript(events: contents.events)
         let target = try ReplayTarget.resolve(
             dbURL: dbURL, environment: environment, script: script, path: path, safety: options.safety)

@@ -6,13 +6,19 @@ import Testing
 /// psql, then the built binary in a tmux terminal (`pgreel replay FILE --tui`, and `o` in `pgreel monitor`)
 /// against a real PostgreSQL.
 @Suite struct ReplayDashboardTests {
-    /// Four reads; the third shows the row the test changes before replaying.
+    /// Four reads, the third showing the row the test changes before replaying, and a write: it shows that a step
+    /// executes the query stepped to and nothing after it.
     static let queries = [
-        "SELECT count(*) FROM test_data;",
+        "SELECT count(*) FROM test_data WHERE id <= 3;",
         "SELECT name FROM test_data WHERE id = 1;",
         "SELECT id, name, value FROM test_data ORDER BY id;",
         "SELECT value FROM test_data WHERE id = 3;",
+        "INSERT INTO test_data (name, value) VALUES ('again', 1);",
     ]
+
+    static func insertedRows(_ server: TestPostgres, _ database: String) async throws -> String {
+        try await server.psqlAdmin("SELECT count(*) FROM test_data WHERE name = 'again'", database: database)
+    }
 
     /// Records the four queries through a proxy, then changes row 2 (value 200 → 151) with psql.
     static func recordAndChange(_ server: TestPostgres, database: String) async throws -> (file: String, directory: String) {
@@ -61,23 +67,24 @@ import Testing
         #expect(screen.contains("postgres://postgres:***@127.0.0.1:\(server.port)/\(database)"))
         #expect(!screen.contains(server.upstreamPassword), "the password never shows")
         #expect(screen.contains("safety: none"))
-        #expect(screen.contains("4 queries  ✓ 0  ✗ 0  ! 0  ⊘ 0  · 4 pending"))
+        #expect(screen.contains("5 queries  ✓ 0  ✗ 0  ! 0  ⊘ 0  · 5 pending"))
         #expect(try Self.row(screen, Self.queries[0]).hasPrefix("  ▶  1 "))
         #expect(try Self.row(screen, Self.queries[1]).hasPrefix("  ·  2 "))
 
         // n: the first query, executed and matched; the second is next.
         try await tmux.press("n")
-        screen = try await tmux.waitForScreen(containing: "4 queries  ✓ 1  ✗ 0")
+        screen = try await tmux.waitForScreen(containing: "5 queries  ✓ 1  ✗ 0")
         #expect(try Self.row(screen, Self.queries[0]).hasPrefix("  ✓  1 "))
         #expect(try Self.row(screen, Self.queries[1]).hasPrefix("  ▶  2 "))
         #expect(screen.contains("✓ Results match recorded data (1 row)"))
 
         // m: runs on to the changed row and stops there, its difference named with both values.
         try await tmux.press("m")
-        screen = try await tmux.waitForScreen(containing: "4 queries  ✓ 2  ✗ 1", "Stopped at a mismatched query.")
+        screen = try await tmux.waitForScreen(containing: "5 queries  ✓ 2  ✗ 1", "Stopped at a mismatched query.")
         #expect(try Self.row(screen, Self.queries[1]).hasPrefix("  ✓  2 "))
         #expect(try Self.row(screen, Self.queries[2]).hasPrefix("  ✗  3 "))
         #expect(try Self.row(screen, Self.queries[3]).hasPrefix("  ▶  4 "), "query 4 did not run")
+        #expect(try await Self.insertedRows(server, database) == "1", "the INSERT ran when recorded, not yet again")
         #expect(screen.contains("✗ Results differ: row 2, column \"value\""))
         #expect(screen.contains("   recorded: \"200\""))
         #expect(screen.contains("   replayed: \"151\""))
@@ -88,15 +95,16 @@ import Testing
         let changed = try #require(screen.split(separator: "\n").first { $0.contains("test2") })
         #expect(changed.contains("2 │ test2 │   200") && changed.contains("2 │ test2 │   151"), "\(changed)")
         try await tmux.press("Escape")
-        try await tmux.waitForScreen(containing: "─▶ Queries (4)")
+        try await tmux.waitForScreen(containing: "─▶ Queries (5)")
 
         // r: the rest; at the end the summary, with the right counts.
         try await tmux.press("r")
         screen = try await tmux.waitForScreen(containing: "Replay finished", "Results mismatched: 1")
         #expect(try Self.row(screen, Self.queries[3]).contains("✓  4 "))
-        #expect(screen.contains("4 queries  ✓ 3  ✗ 1  ! 0  ⊘ 0  · 0 pending"))
-        #expect(screen.contains("Queries executed: 4"))
-        #expect(screen.contains("Results matched: 3"))
+        #expect(screen.contains("5 queries  ✓ 4  ✗ 1  ! 0  ⊘ 0  · 0 pending"))
+        #expect(screen.contains("Queries executed: 5"))
+        #expect(screen.contains("Results matched: 4"))
+        #expect(try await Self.insertedRows(server, database) == "2", "without --rollback the replayed INSERT stays")
         #expect(screen.contains("❌ Session replay found differences: 1 mismatched"))
 
         // w: the JSON report beside the session file, as `pgreel replay --report` writes it.
@@ -107,10 +115,10 @@ import Testing
             try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any])
         #expect(json["tool"] as? String == "pgreel replay")
         let summary = try #require(json["summary"] as? [String: Any])
-        #expect(summary["matched"] as? Int == 3)
+        #expect(summary["matched"] as? Int == 4)
         #expect(summary["mismatched"] as? Int == 1)
         let queries = try #require((json["files"] as? [[String: Any]])?.first?["queries"] as? [[String: Any]])
-        #expect(queries.map { $0["status"] as? String } == ["matched", "matched", "mismatched", "matched"])
+        #expect(queries.map { $0["status"] as? String } == ["matched", "matched", "mismatched", "matched", "matched"])
         let attributes = try FileManager.default.attributesOfItem(atPath: report)
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
 
@@ -118,7 +126,7 @@ import Testing
         try await tmux.press("Escape")
         try await tmux.press("q")
         screen = try await tmux.waitForScreen(containing: "pgreel exited with 1")
-        #expect(screen.contains("   Results matched: 3\n   Results mismatched: 1"))
+        #expect(screen.contains("   Results matched: 4\n   Results mismatched: 1"))
         #expect(!screen.contains("─▶ Queries"), "the replay view is gone from the terminal")
     }
 
@@ -140,14 +148,14 @@ import Testing
             let screen = try await tmux.waitForScreen(containing: "pgreel sessions", name)
             let line = try Self.row(screen, name)
             #expect(line.contains("pseudo_user"))
-            #expect(line.contains(" 4 "), "four queries: \(line)")
+            #expect(line.contains(" 5 "), "five queries: \(line)")
             #expect(screen.contains("1 session file, newest first"))
 
             // Enter replays it; the first step matches; q goes back to the browser, q again to the live view.
             try await tmux.press("Enter")
             try await tmux.waitForScreen(containing: "pgreel replay  \(name)", "● connected")
             try await tmux.press("n")
-            try await tmux.waitForScreen(containing: "4 queries  ✓ 1")
+            try await tmux.waitForScreen(containing: "5 queries  ✓ 1")
             try await tmux.press("q")
             try await tmux.waitForScreen(containing: "pgreel sessions")
             try await tmux.press("q")
