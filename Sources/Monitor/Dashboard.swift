@@ -86,7 +86,7 @@ public final class Dashboard: Sendable {
             thread.start()
         }
         // A replay still open closes (and rolls back under --rollback) before the proxy goes.
-        await workspace?.shutdown()
+        await workspace?.shutdown(waitingAtMost: .seconds(3))
         return try result.get()
     }
 

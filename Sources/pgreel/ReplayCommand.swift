@@ -209,8 +209,8 @@ struct ReplayCommand: AsyncParsableCommand {
     }
 
     /// `--tui`: the step-through replay view. The file and its target are checked first (exit code 2, one line, as
-    /// without --tui); afterwards the summary is printed, and the exit code is 1 when a query mismatched or failed
-    /// unexpectedly.
+    /// without --tui); afterwards the summary is printed, and the exit code is 0 only when every query was replayed
+    /// and matched (leaving before anything ran is 0 too).
     private func runInTerminal() async throws {
         let output = StandardOutput()
         guard isatty(STDOUT_FILENO) == 1, isatty(STDIN_FILENO) == 1 else {
@@ -238,8 +238,8 @@ struct ReplayCommand: AsyncParsableCommand {
         }
         guard let final, final.stepsTaken > 0 || final.lastFailure != nil else { return }
         output.write(lines: final.summaryLines())
-        if !final.summary.succeeded || final.lastFailure != nil {
-            throw ExitCode(1)
+        if final.exitCode != 0 {
+            throw ExitCode(final.exitCode)
         }
     }
 

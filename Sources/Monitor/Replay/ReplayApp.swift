@@ -31,7 +31,8 @@ public enum ReplayApp {
             thread.name = "pgreel-replay"
             thread.start()
         }
-        await controller.shutdown()
+        // Left with q, the connection is closed already; after a signal a query may still run: not for long.
+        await controller.shutdown(waitingAtMost: .seconds(3))
         return try result.get()
     }
 

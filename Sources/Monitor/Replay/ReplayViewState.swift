@@ -641,7 +641,7 @@ public struct ReplayViewState: Sendable, Equatable {
         if error == nil, let next = self.nextRow {
             error = "not finished: \(next) of \(self.rows.count) queries replayed when the report was written"
         }
-        let exitCode: Int32 = error != nil || !self.summary.succeeded ? 1 : 0
+        let exitCode = self.exitCode
         let wallTime = (self.executingMS * 1000).rounded() / 1000
         let options = ReplayOptions(safety: self.safety, comparison: self.comparison)
         let file = ReplayReport.File(
@@ -653,11 +653,20 @@ public struct ReplayViewState: Sendable, Equatable {
             files: [file])
     }
 
+    /// As the headless replay: 0 when every query was replayed and everything matched, 1 otherwise (a mismatch, an
+    /// unexpected error, a lost connection, or a replay not finished).
+    public var exitCode: Int32 {
+        self.lastFailure != nil || self.nextRow != nil || !self.summary.succeeded ? 1 : 0
+    }
+
     /// The summary lines of the headless replay, for the end of the view (and after `pgreel replay --tui`).
     public func summaryLines() -> [String] {
         let printer = ReplayPrinter(options: ReplayPrinter.Options(color: false))
         let wallTime = Duration.nanoseconds(Int64((self.executingMS * 1_000_000).rounded()))
-        let failures = self.lastFailure.map { [$0] } ?? []
+        var failures = self.lastFailure.map { [$0] } ?? []
+        if failures.isEmpty, let next = self.nextRow {
+            failures.append("not finished: \(next) of \(self.rows.count) queries replayed")
+        }
         // The wall time of a replay stepped by hand is mostly the user's: the time spent executing is what says
         // something.
         return printer.summary(self.summary, files: 1, wallTime: wallTime, failures: failures).map {

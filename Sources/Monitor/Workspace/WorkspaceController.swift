@@ -56,6 +56,21 @@ public final class WorkspaceController: Sendable {
         await self.consumer.value
         await self.driver.closeAll()
     }
+
+    /// `shutdown()`, but waits at most `limit` for it: a query still running (a long one, an unanswered server)
+    /// must not keep the program from ending. The connection then closes with the program, which commits nothing
+    /// more (an open `--rollback` transaction is rolled back by the server).
+    public func shutdown(waitingAtMost limit: Duration) async {
+        let done = LockedBox(false)
+        Task.detached {
+            await self.shutdown()
+            done.withLock { $0 = true }
+        }
+        let deadline = ContinuousClock.now + limit
+        while !done.withLock({ $0 }), ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
 }
 
 /// The workspace on the terminal thread of the live dashboard: keys go to it while it shows something, `o` opens

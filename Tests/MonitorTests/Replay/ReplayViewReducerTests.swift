@@ -129,9 +129,12 @@ import Testing
         #expect(state.nextRow == 3)
         #expect(state.notice?.text == "Stopped at the breakpoint before query 4.")
         #expect(state.run == nil)
+        #expect(state.exitCode == 1, "not finished")
         // Running again from the breakpoint executes it and goes on.
         session.press(.character("r"), on: &state)
         #expect(state.isFinished)
+        #expect(state.exitCode == 0)
+        #expect(state.summaryLines().last == "✅ Session replay completed successfully!")
         #expect(state.rows[3].breakpoint, "breakpoints stay")
         // b again removes it.
         state.press(.escape, .up, .character("b"))
@@ -265,6 +268,7 @@ import Testing
         let partial = state.report()
         #expect(partial.exitCode == 1)
         #expect(partial.files[0].error == "not finished: 3 of 5 queries replayed when the report was written")
+        #expect(state.summaryLines().last == "❌ not finished: 3 of 5 queries replayed")
         session.press(.character("r"), on: &state)
         let commands = state.handle(.character("w"))
         #expect(state.overlay == .summary, "w writes from the summary without closing it")
