@@ -4,11 +4,10 @@ import ProxyEngine
 /// Runs the live dashboard: subscribes to the proxy's event bus, folds events and keys into a `DashboardState`, and
 /// draws it at most `maxFramesPerSecond` times a second.
 ///
-/// Two parts, so a slow screen never slows the proxy:
-/// - a task drains the bus subscription into a bounded inbox as fast as events come (when even the inbox is full,
-///   events are dropped for the dashboard and counted; the session files stay lossless);
-/// - one thread owns the terminal: it waits for keys with a short timeout, applies the inbox in batches, ticks the
-///   clock, and redraws only when something changed and a frame is due.
+/// A slow screen never slows the proxy: the proxy drops its events into a bounded `EventMailbox` without waking
+/// anyone (when it is full, events are dropped for the dashboard and counted; the session files stay lossless), and
+/// one thread owns the terminal: it waits for keys with a short timeout, takes the mailbox's events in one batch,
+/// ticks the clock, and redraws only when something changed and a frame is due.
 public final class Dashboard: Sendable {
     public struct Options: Sendable, Equatable {
         /// Redraws per second at most (rendering is coalesced: a flood of events costs one frame per interval).
@@ -26,8 +25,8 @@ public final class Dashboard: Sendable {
     }
 
     private let bus: EventBus
-    private let stream: AsyncStream<ProxyEvent>
-    private let inbox: EventInbox
+    private let mailbox: EventMailbox
+    private let stopRequest = StopRequest()
     private let options: Options
     private let signalSources = LockedBox<[any DispatchSourceSignal]>([])
 
@@ -35,13 +34,12 @@ public final class Dashboard: Sendable {
     public init(bus: EventBus, options: Options = Options()) {
         self.bus = bus
         self.options = options
-        self.stream = bus.subscribe(bufferSize: 10_000)
-        self.inbox = EventInbox(capacity: options.inboxCapacity)
+        self.mailbox = bus.mailbox(capacity: options.inboxCapacity)
     }
 
     /// Ends `run` soon (within a frame). Callable from any thread.
     public func stop() {
-        self.inbox.requestStop()
+        self.stopRequest.request()
     }
 
     /// SIGINT and SIGTERM end the dashboard cleanly (the terminal is restored) instead of killing the process.
@@ -50,7 +48,7 @@ public final class Dashboard: Sendable {
         for number in [SIGINT, SIGTERM] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [inbox] in inbox.requestStop() }
+            source.setEventHandler { [stopRequest] in stopRequest.request() }
             source.resume()
             sources.append(source)
         }
@@ -62,21 +60,17 @@ public final class Dashboard: Sendable {
     ///   files; nil leaves them out.
     /// - Returns: the final state (for a goodbye line).
     public func run(settings: DashboardSettings, replay: ReplayLaunch? = nil) async throws -> DashboardState {
-        let stream = self.stream
-        let inbox = self.inbox
-        // Detached: not on the caller's actor (the command's main actor), where every event would be a hop.
-        let consumer = Task.detached {
-            await Self.drain(stream, into: inbox)
-        }
-        defer { consumer.cancel() }
+        let mailbox = self.mailbox
+        let stop = self.stopRequest
         let bus = self.bus
+        defer { bus.unsubscribe(mailbox) }
         let options = self.options
         let workspace = replay.map { WorkspaceController(launch: $0) }
         let result: Result<DashboardState, any Error> = await withCheckedContinuation { continuation in
             let thread = Thread {
                 do {
                     let state = try Self.loop(
-                        settings: settings, options: options, inbox: inbox, bus: bus, workspace: workspace)
+                        settings: settings, options: options, mailbox: mailbox, stop: stop, workspace: workspace)
                     continuation.resume(returning: .success(state))
                 } catch {
                     continuation.resume(returning: .failure(error))
@@ -90,26 +84,9 @@ public final class Dashboard: Sendable {
         return try result.get()
     }
 
-    /// Moves events from the bus into the inbox, in batches.
-    ///
-    /// Waking up for every single event would cost the proxy's threads a wake-up each (the stream resumes the
-    /// waiting consumer). So when a wait was needed, the drain pauses a few milliseconds afterwards and lets the
-    /// stream buffer what comes meanwhile; the next calls then return at once, without waking anyone.
-    static func drain(_ stream: AsyncStream<ProxyEvent>, into inbox: EventInbox) async {
-        var iterator = stream.makeAsyncIterator()
-        while true {
-            let before = DispatchTime.now().uptimeNanoseconds
-            guard let event = await iterator.next() else { return }
-            inbox.push(event)
-            if DispatchTime.now().uptimeNanoseconds &- before > 200_000 {
-                try? await Task.sleep(for: .milliseconds(10))
-            }
-        }
-    }
-
     /// The terminal thread.
     private static func loop(
-        settings: DashboardSettings, options: Options, inbox: EventInbox, bus: EventBus,
+        settings: DashboardSettings, options: Options, mailbox: EventMailbox, stop: StopRequest,
         workspace controller: WorkspaceController?
     ) throws -> DashboardState {
         Self.yieldToTheProxy()
@@ -128,6 +105,7 @@ public final class Dashboard: Sendable {
         var lastTick: UInt64 = 0
         var dirty = true
         var keyPressed = false
+        var events: [ProxyEvent] = []
 
         func handle(_ input: TerminalInput) {
             switch input {
@@ -144,7 +122,7 @@ public final class Dashboard: Sendable {
             keyPressed = true
         }
 
-        while !state.shouldQuit, !inbox.isStopRequested {
+        while !state.shouldQuit, !stop.isRequested {
             let now = DispatchTime.now().uptimeNanoseconds
             let nextFrame = lastFrame &+ (keyPressed ? minimumFrameInterval : frameInterval)
             let wait = nextFrame > now ? Int((nextFrame - now) / 1_000_000) : 0
@@ -157,7 +135,7 @@ public final class Dashboard: Sendable {
                     more += 1
                 }
             }
-            let events = inbox.takeAll()
+            mailbox.swapEvents(&events)
             if !events.isEmpty {
                 state.apply(events)
                 dirty = true
@@ -165,7 +143,7 @@ public final class Dashboard: Sendable {
             if workspace?.poll() == true { dirty = true }
             let current = DispatchTime.now().uptimeNanoseconds
             if current &- lastTick >= tickInterval {
-                state.tick(now: Date(), droppedEvents: bus.droppedCount + inbox.droppedCount)
+                state.tick(now: Date(), droppedEvents: mailbox.droppedCount)
                 lastTick = current
                 dirty = true
             }
@@ -200,48 +178,15 @@ extension Dashboard {
     }
 }
 
-/// Events on their way from the bus to the terminal thread: bounded, drops counted, plus the stop request.
-final class EventInbox: Sendable {
-    private struct State {
-        var events: [ProxyEvent] = []
-        var dropped = 0
-        var stopRequested = false
+/// Asks the terminal loop to end (from `stop()` or a signal handler, on any thread).
+final class StopRequest: Sendable {
+    private let requested = LockedBox(false)
+
+    func request() {
+        self.requested.withLock { $0 = true }
     }
 
-    private let state = LockedBox(State())
-    private let capacity: Int
-
-    init(capacity: Int) {
-        self.capacity = capacity
-    }
-
-    func push(_ event: ProxyEvent) {
-        self.state.withLock { state in
-            if state.events.count < self.capacity {
-                state.events.append(event)
-            } else {
-                state.dropped += 1
-            }
-        }
-    }
-
-    func takeAll() -> [ProxyEvent] {
-        self.state.withLock { state in
-            guard !state.events.isEmpty else { return [] }
-            let events = state.events
-            state.events = []
-            state.events.reserveCapacity(min(events.count, 4096))
-            return events
-        }
-    }
-
-    var droppedCount: Int { self.state.withLock { $0.dropped } }
-
-    func requestStop() {
-        self.state.withLock { $0.stopRequested = true }
-    }
-
-    var isStopRequested: Bool { self.state.withLock { $0.stopRequested } }
+    var isRequested: Bool { self.requested.withLock { $0 } }
 }
 
 /// A value behind a lock, so classes with mutable state can be Sendable. (Foundation's NSLock: the package's

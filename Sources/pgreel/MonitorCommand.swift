@@ -49,7 +49,12 @@ struct MonitorCommand: AsyncParsableCommand {
         let replayLaunch = ReplayLaunch(
             sessionsDirectory: configuration.sessionsDirectory, dbURL: self.replay.dbURL, environment: environment,
             options: self.replay.options, initial: initial)
-        let server = ProxyServer(configuration: configuration)
+        let server: ProxyServer
+        do {
+            server = try ProxyServer(configuration: configuration)
+        } catch {
+            throw CLIError("\(error)")
+        }
         let dashboard = Dashboard(
             bus: server.bus,
             options: Dashboard.Options(

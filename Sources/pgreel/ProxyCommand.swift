@@ -13,7 +13,12 @@ struct ProxyCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try loadConfiguration(self.options)
-        let server = ProxyServer(configuration: configuration)
+        let server: ProxyServer
+        do {
+            server = try ProxyServer(configuration: configuration)
+        } catch {
+            throw CLIError("\(error)")
+        }
         let output = StandardOutput()
         let useColor = TerminalStyle.shouldUseColor(
             isTTY: isatty(STDOUT_FILENO) == 1, environment: ProcessInfo.processInfo.environment)
@@ -44,7 +49,7 @@ struct ProxyCommand: AsyncParsableCommand {
                 Banner.text(
                     listen: address, users: configuration.bannerUsers,
                     sessionsDirectory: configuration.recording ? configuration.sessionsDirectory : nil,
-                    recording: configuration.recording, color: useColor))
+                    recording: configuration.recording, color: useColor, tls: configuration.bannerTLS))
         }
 
         let printer = Task {
