@@ -51,7 +51,7 @@ struct MonitorCommand: AsyncParsableCommand {
             options: self.replay.options, initial: initial)
         let server: ProxyServer
         do {
-            server = try ProxyServer(configuration: configuration)
+            server = try ProxyServer(configuration: configuration, group: self.options.eventLoopGroup)
         } catch {
             throw CLIError("\(error)")
         }
