@@ -33,6 +33,8 @@ cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     PGREEL_PGDATA="$WORK/pgdata" PGREEL_DB_PORT="$PGPORT" bash scripts/db.sh down >/dev/null 2>&1 || true
     [[ -n "${BOUNCER_PID:-}" ]] && kill "$BOUNCER_PID" 2>/dev/null || true
+    # Also a pgbouncer whose pid was never read (it failed to come up in time, or the script stopped early).
+    pkill -f "$WORK/bouncer/pgbouncer.ini" 2>/dev/null || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -83,16 +85,17 @@ pool_mode = session
 max_client_conn = 300
 default_pool_size = 64
 logfile = $WORK/bouncer/pgbouncer.log
+pidfile = $WORK/bouncer/pgbouncer.pid
 INI
     echo '"postgres" ""' > "$WORK/bouncer/users.txt"
     (( EUID == 0 )) && chown -R postgres: "$WORK/bouncer"
     as_postgres pgbouncer "$WORK/bouncer/pgbouncer.ini" >/dev/null 2>&1 &
-    BOUNCER_PID=$!
-    sleep 1
-    # The pgbouncer process itself: as root, $! is runuser, its parent, which burns no CPU.
-    if [[ "$(cat "/proc/$BOUNCER_PID/comm" 2>/dev/null)" != pgbouncer ]]; then
-        BOUNCER_PID="$(pgrep -x pgbouncer -P "$BOUNCER_PID" | head -n 1)"
-    fi
+    # The pgbouncer process itself, from its pid file ($! is a subshell or runuser, which burn no CPU).
+    BOUNCER_PID=""
+    for _ in $(seq 50); do
+        [[ -s "$WORK/bouncer/pgbouncer.pid" ]] && { BOUNCER_PID="$(cat "$WORK/bouncer/pgbouncer.pid")"; break; }
+        sleep 0.1
+    done
     [[ -n "$BOUNCER_PID" ]] || die "pgbouncer did not start (see $WORK/bouncer/pgbouncer.log)"
 else
     BOUNCER_NOTE="pgbouncer not installed (apt-get install pgbouncer failed or not root)"
