@@ -12,10 +12,15 @@ UPSTREAM       ?= postgres://postgres@127.0.0.1:$(PGREEL_DB_PORT)/postgres
 DB_URL         ?= $(UPSTREAM)
 TEST_FLAGS     ?=
 PGREEL         := .build/debug/pgreel
+# `make run TLS=1`: the proxy offers TLS with the self-signed certificate of `make certs` (in $(CERTS)).
+CERTS          ?= .certs
+TLS            ?=
+TLS_ARGS       := $(if $(TLS),--tls-cert $(CERTS)/server.crt --tls-key $(CERTS)/server.key)
+TLS_PREREQ     := $(if $(TLS),certs)
 
 export PGREEL_DB_PORT
 
-.PHONY: build db-up db-down db-status proxy monitor run replay test bench bench-smoke clean
+.PHONY: build db-up db-down db-status proxy monitor run replay test bench bench-smoke certs clean
 
 build:
 	$(SWIFT) build
@@ -29,11 +34,15 @@ db-down:
 db-status:
 	@bash scripts/db.sh status
 
-proxy: build
-	$(PGREEL) proxy --listen 127.0.0.1:$(PORT) --upstream $(UPSTREAM)
+proxy: build $(TLS_PREREQ)
+	$(PGREEL) proxy --listen 127.0.0.1:$(PORT) --upstream $(UPSTREAM) $(TLS_ARGS)
 
-monitor: build
-	$(PGREEL) monitor --listen 127.0.0.1:$(PORT) --upstream $(UPSTREAM)
+monitor: build $(TLS_PREREQ)
+	$(PGREEL) monitor --listen 127.0.0.1:$(PORT) --upstream $(UPSTREAM) $(TLS_ARGS)
+
+# A self-signed certificate for localhost in $(CERTS) (gitignored), kept if it exists.
+certs:
+	@bash scripts/certs.sh $(CERTS)
 
 # The demo database, then the live dashboard in the foreground (`make proxy` for the headless proxy).
 run: db-up

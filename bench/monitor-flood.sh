@@ -77,49 +77,56 @@ run_pgbench() {
         | sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p'
 }
 
+# Both kinds of round start pgreel the same way, in a window of the same tmux server, so that they run under the
+# same scheduling conditions (Linux groups a session's processes for fair CPU sharing: a proxy started from this
+# script would share its group with pgbench, one started by tmux would not).
+start_in_tmux() {  # name, command...
+    local name="$1"; shift
+    tmux -u -L "$TMUX_SOCKET" new-session -d -s "$name" -x 120 -y 40 "exec env LANG=C.UTF-8 $*"
+    tmux -L "$TMUX_SOCKET" display-message -p -t "$name" '#{pane_pid}'
+}
+
 # One headless round: prints "TPS CPU-SECONDS".
 headless_round() {
-    local port
+    local port name pid tps cpu
     port="$(free_port)"
-    "$PGREEL" proxy --quiet --listen "127.0.0.1:$port" --upstream "$UPSTREAM" --sessions "$WORK/sessions-proxy" \
-        >"$WORK/proxy.log" 2>&1 &
-    PROXY_PID=$!
+    SESSION_COUNTER=$((SESSION_COUNTER + 1))
+    name="headless$SESSION_COUNTER"
+    pid="$(start_in_tmux "$name" "'$PGREEL' proxy --quiet --listen 127.0.0.1:$port --upstream '$UPSTREAM'" \
+        "--sessions '$WORK/sessions-proxy' > '$WORK/proxy.log' 2>&1")"
     wait_for_port "$port"
-    local tps cpu
     tps="$(run_pgbench "$port")"
-    cpu="$(cpu_seconds "$PROXY_PID")"
-    kill "$PROXY_PID" 2>/dev/null
-    wait "$PROXY_PID" 2>/dev/null || true
-    PROXY_PID=""
+    cpu="$(cpu_seconds "$pid")"
+    kill "$pid" 2>/dev/null || true
+    sleep 0.5
     [[ -n "$tps" ]] || die "pgbench through the headless proxy failed"
     echo "$tps $cpu"
 }
 
-# One dashboard round in a 120x40 tmux terminal: prints "TPS CPU-SECONDS"; sets the KEY_*, PEAK_KB, SCREEN globals.
-# While the flood runs, Tab is pressed about once a second and the time until the focused pane changes on screen
-# is measured.
+# One dashboard round in a 120x40 tmux terminal: sets ROUND_RESULT to "TPS CPU-SECONDS" and the PEAK_KB and SCREEN
+# globals. With PROBE_KEYS=1, Tab is pressed about once a second while the flood runs and the time until the
+# focused pane changes on screen is measured (the probing itself costs CPU, so throughput rounds do not probe).
 monitor_round() {
-    local port name pid bench_pid
+    local port name pid bench_pid probe="${1:-0}"
     port="$(free_port)"
     SESSION_COUNTER=$((SESSION_COUNTER + 1))
     name="bench$SESSION_COUNTER"
-    tmux -u -L "$TMUX_SOCKET" new-session -d -s "$name" -x 120 -y 40 \
-        "exec env LANG=C.UTF-8 '$PGREEL' monitor --listen 127.0.0.1:$port --upstream '$UPSTREAM' --sessions '$WORK/sessions-monitor'"
+    pid="$(start_in_tmux "$name" "'$PGREEL' monitor --listen 127.0.0.1:$port --upstream '$UPSTREAM'" \
+        "--sessions '$WORK/sessions-monitor'")"
     wait_for_port "$port"
-    pid="$(tmux -L "$TMUX_SOCKET" display-message -p -t "$name" '#{pane_pid}')"
     run_pgbench "$port" >"$WORK/tps-monitor" &
     bench_pid=$!
     focused() { tmux -L "$TMUX_SOCKET" capture-pane -p -t "$name" | grep -o '─▶ [A-Z][a-z]*' | head -n 1; }
     sleep 1
     local presses=0 before start answered elapsed
-    while kill -0 "$bench_pid" 2>/dev/null && (( presses < SECONDS_PER_RUN - 2 )); do
+    while (( probe )) && kill -0 "$bench_pid" 2>/dev/null && (( presses < SECONDS_PER_RUN - 2 )); do
         before="$(focused)"
         start=$(date +%s%N)
         tmux -L "$TMUX_SOCKET" send-keys -t "$name" Tab
         answered=0
-        for _ in $(seq 1 200); do
+        for _ in $(seq 1 100); do
+            sleep 0.02
             if [[ "$(focused)" != "$before" ]]; then answered=1; break; fi
-            sleep 0.01
         done
         elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
         if (( answered )); then
@@ -156,9 +163,11 @@ for round in $(seq 1 "$ROUNDS"); do
     say "round $round/$ROUNDS: pgbench -S -c $CLIENTS -T $SECONDS_PER_RUN through pgreel proxy --quiet ..."
     HEADLESS+=("$(headless_round)")
     say "round $round/$ROUNDS: pgbench -S -c $CLIENTS -T $SECONDS_PER_RUN through pgreel monitor ..."
-    monitor_round
+    monitor_round 0
     MONITOR+=("$ROUND_RESULT")
 done
+say "one more flood through pgreel monitor, pressing Tab about once a second ..."
+monitor_round 1
 
 # CPU per transaction is steadier than TPS on a machine shared with other work.
 per_tx() { awk '{ printf "%.0f\n", $2 * 1e6 / ($1 * '"$SECONDS_PER_RUN"') }'; }
@@ -180,3 +189,7 @@ printf '  %-30s %s\n' "pgreel CPU per transaction" "headless ${US_PROXY} µs, mo
 printf '  %-30s %s\n' "keys answered during flood" "$KEY_ANSWERED of $KEY_PRESSES, slowest ${KEY_WORST_MS} ms"
 printf '  %-30s %s\n' "monitor peak RSS (VmHWM)" "$((PEAK_KB / 1024)) MiB"
 printf '  %-30s %s\n' "last dashboard screen" "${QUERIES:-?} seen, ${DROPPED:-no events dropped}"
+# One line for bench/run.sh.
+echo "RESULT headless_tps=$TPS_PROXY monitor_tps=$TPS_MONITOR ratio=$RATIO headless_us=$US_PROXY" \
+    "monitor_us=$US_MONITOR keys=$KEY_ANSWERED/$KEY_PRESSES slowest_ms=$KEY_WORST_MS peak_mib=$((PEAK_KB / 1024))" \
+    "dropped=$(grep -o '[0-9,]*' <<<"${DROPPED:-0}" | tr -d , | head -n 1)"

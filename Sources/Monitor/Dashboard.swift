@@ -4,11 +4,10 @@ import ProxyEngine
 /// Runs the live dashboard: subscribes to the proxy's event bus, folds events and keys into a `DashboardState`, and
 /// draws it at most `maxFramesPerSecond` times a second.
 ///
-/// Two parts, so a slow screen never slows the proxy:
-/// - a task drains the bus subscription into a bounded inbox as fast as events come (when even the inbox is full,
-///   events are dropped for the dashboard and counted; the session files stay lossless);
-/// - one thread owns the terminal: it waits for keys with a short timeout, applies the inbox in batches, ticks the
-///   clock, and redraws only when something changed and a frame is due.
+/// A slow screen never slows the proxy: the proxy drops its events into a bounded `EventMailbox` without waking
+/// anyone (when it is full, events are dropped for the dashboard and counted; the session files stay lossless), and
+/// one thread owns the terminal: it waits for keys with a short timeout, takes the mailbox's events in one batch,
+/// ticks the clock, and redraws only when something changed and a frame is due.
 public final class Dashboard: Sendable {
     public struct Options: Sendable, Equatable {
         /// Redraws per second at most (rendering is coalesced: a flood of events costs one frame per interval).
@@ -26,8 +25,8 @@ public final class Dashboard: Sendable {
     }
 
     private let bus: EventBus
-    private let stream: AsyncStream<ProxyEvent>
-    private let inbox: EventInbox
+    private let mailbox: EventMailbox
+    private let stopRequest = StopRequest()
     private let options: Options
     private let signalSources = LockedBox<[any DispatchSourceSignal]>([])
 
@@ -35,13 +34,12 @@ public final class Dashboard: Sendable {
     public init(bus: EventBus, options: Options = Options()) {
         self.bus = bus
         self.options = options
-        self.stream = bus.subscribe(bufferSize: 10_000)
-        self.inbox = EventInbox(capacity: options.inboxCapacity)
+        self.mailbox = bus.mailbox(capacity: options.inboxCapacity)
     }
 
     /// Ends `run` soon (within a frame). Callable from any thread.
     public func stop() {
-        self.inbox.requestStop()
+        self.stopRequest.request()
     }
 
     /// SIGINT and SIGTERM end the dashboard cleanly (the terminal is restored) instead of killing the process.
@@ -50,7 +48,7 @@ public final class Dashboard: Sendable {
         for number in [SIGINT, SIGTERM] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [inbox] in inbox.requestStop() }
+            source.setEventHandler { [stopRequest] in stopRequest.request() }
             source.resume()
             sources.append(source)
         }
@@ -58,56 +56,45 @@ public final class Dashboard: Sendable {
     }
 
     /// Takes over the terminal until the user quits (or `stop()`), then gives it back.
+    /// - Parameter replay: how `o` (the session browser) and the step-through replay find and replay session
+    ///   files; nil leaves them out.
     /// - Returns: the final state (for a goodbye line).
-    public func run(settings: DashboardSettings) async throws -> DashboardState {
-        let stream = self.stream
-        let inbox = self.inbox
-        // Detached: not on the caller's actor (the command's main actor), where every event would be a hop.
-        let consumer = Task.detached {
-            await Self.drain(stream, into: inbox)
-        }
-        defer { consumer.cancel() }
+    public func run(settings: DashboardSettings, replay: ReplayLaunch? = nil) async throws -> DashboardState {
+        let mailbox = self.mailbox
+        let stop = self.stopRequest
         let bus = self.bus
+        defer { bus.unsubscribe(mailbox) }
         let options = self.options
-        return try await withCheckedThrowingContinuation { continuation in
+        let workspace = replay.map { WorkspaceController(launch: $0) }
+        let result: Result<DashboardState, any Error> = await withCheckedContinuation { continuation in
             let thread = Thread {
                 do {
-                    let state = try Self.loop(settings: settings, options: options, inbox: inbox, bus: bus)
-                    continuation.resume(returning: state)
+                    let state = try Self.loop(
+                        settings: settings, options: options, mailbox: mailbox, stop: stop, workspace: workspace)
+                    continuation.resume(returning: .success(state))
                 } catch {
-                    continuation.resume(throwing: error)
+                    continuation.resume(returning: .failure(error))
                 }
             }
             thread.name = "pgreel-dashboard"
             thread.start()
         }
-    }
-
-    /// Moves events from the bus into the inbox, in batches.
-    ///
-    /// Waking up for every single event would cost the proxy's threads a wake-up each (the stream resumes the
-    /// waiting consumer). So when a wait was needed, the drain pauses a few milliseconds afterwards and lets the
-    /// stream buffer what comes meanwhile; the next calls then return at once, without waking anyone.
-    static func drain(_ stream: AsyncStream<ProxyEvent>, into inbox: EventInbox) async {
-        var iterator = stream.makeAsyncIterator()
-        while true {
-            let before = DispatchTime.now().uptimeNanoseconds
-            guard let event = await iterator.next() else { return }
-            inbox.push(event)
-            if DispatchTime.now().uptimeNanoseconds &- before > 200_000 {
-                try? await Task.sleep(for: .milliseconds(10))
-            }
-        }
+        // A replay still open closes (and rolls back under --rollback) before the proxy goes.
+        await workspace?.shutdown(waitingAtMost: .seconds(3))
+        return try result.get()
     }
 
     /// The terminal thread.
     private static func loop(
-        settings: DashboardSettings, options: Options, inbox: EventInbox, bus: EventBus
+        settings: DashboardSettings, options: Options, mailbox: EventMailbox, stop: StopRequest,
+        workspace controller: WorkspaceController?
     ) throws -> DashboardState {
         Self.yieldToTheProxy()
         let terminal = try CursesTerminal(useColor: options.useColor)
         defer { terminal.close() }
         var state = DashboardState(settings: settings, now: Date(), size: terminal.size)
+        // The session browser and the replay view, drawn instead of the live view while they are open.
+        let workspace = controller.map { WorkspaceHost(controller: $0, size: terminal.size) }
         let minimumFrameInterval = UInt64(1_000_000_000 / options.maxFramesPerSecond)
         // Drawing may use at most 1/budgetShare of one core: when a frame takes long (a slow machine, a debug
         // build, a huge terminal), frames that only show new events come less often. Keys still redraw at once.
@@ -118,22 +105,24 @@ public final class Dashboard: Sendable {
         var lastTick: UInt64 = 0
         var dirty = true
         var keyPressed = false
+        var events: [ProxyEvent] = []
 
         func handle(_ input: TerminalInput) {
             switch input {
             case .resize(let size):
                 state.resize(to: size)
+                workspace?.resize(to: size)
                 terminal.repaintAll()
             case .key(.control("l")):
                 terminal.repaintAll()
             case .key(let key):
-                state.handle(key)
+                if workspace?.handle(key, live: state) != true { state.handle(key) }
             }
             dirty = true
             keyPressed = true
         }
 
-        while !state.shouldQuit, !inbox.isStopRequested {
+        while !state.shouldQuit, !stop.isRequested {
             let now = DispatchTime.now().uptimeNanoseconds
             let nextFrame = lastFrame &+ (keyPressed ? minimumFrameInterval : frameInterval)
             let wait = nextFrame > now ? Int((nextFrame - now) / 1_000_000) : 0
@@ -146,22 +135,26 @@ public final class Dashboard: Sendable {
                     more += 1
                 }
             }
-            let events = inbox.takeAll()
+            mailbox.swapEvents(&events)
             if !events.isEmpty {
                 state.apply(events)
                 dirty = true
             }
+            if workspace?.poll() == true { dirty = true }
             let current = DispatchTime.now().uptimeNanoseconds
             if current &- lastTick >= tickInterval {
-                state.tick(now: Date(), droppedEvents: bus.droppedCount + inbox.droppedCount)
+                state.tick(now: Date(), droppedEvents: mailbox.droppedCount)
                 lastTick = current
                 dirty = true
             }
             let due = current &- lastFrame >= (keyPressed ? minimumFrameInterval : frameInterval)
             if dirty, due, !state.shouldQuit {
                 let size = terminal.size
-                if size != state.size { state.resize(to: size) }
-                terminal.draw(DashboardRenderer.render(state, size: size))
+                if size != state.size {
+                    state.resize(to: size)
+                    workspace?.resize(to: size)
+                }
+                terminal.draw(workspace?.render(size: size) ?? DashboardRenderer.render(state, size: size))
                 let finished = DispatchTime.now().uptimeNanoseconds
                 frameInterval = max(minimumFrameInterval, (finished &- current) &* budgetShare)
                 lastFrame = finished
@@ -185,48 +178,15 @@ extension Dashboard {
     }
 }
 
-/// Events on their way from the bus to the terminal thread: bounded, drops counted, plus the stop request.
-final class EventInbox: Sendable {
-    private struct State {
-        var events: [ProxyEvent] = []
-        var dropped = 0
-        var stopRequested = false
+/// Asks the terminal loop to end (from `stop()` or a signal handler, on any thread).
+final class StopRequest: Sendable {
+    private let requested = LockedBox(false)
+
+    func request() {
+        self.requested.withLock { $0 = true }
     }
 
-    private let state = LockedBox(State())
-    private let capacity: Int
-
-    init(capacity: Int) {
-        self.capacity = capacity
-    }
-
-    func push(_ event: ProxyEvent) {
-        self.state.withLock { state in
-            if state.events.count < self.capacity {
-                state.events.append(event)
-            } else {
-                state.dropped += 1
-            }
-        }
-    }
-
-    func takeAll() -> [ProxyEvent] {
-        self.state.withLock { state in
-            guard !state.events.isEmpty else { return [] }
-            let events = state.events
-            state.events = []
-            state.events.reserveCapacity(min(events.count, 4096))
-            return events
-        }
-    }
-
-    var droppedCount: Int { self.state.withLock { $0.dropped } }
-
-    func requestStop() {
-        self.state.withLock { $0.stopRequested = true }
-    }
-
-    var isStopRequested: Bool { self.state.withLock { $0.stopRequested } }
+    var isRequested: Bool { self.requested.withLock { $0 } }
 }
 
 /// A value behind a lock, so classes with mutable state can be Sendable. (Foundation's NSLock: the package's

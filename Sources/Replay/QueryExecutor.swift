@@ -24,7 +24,8 @@ struct Execution: Sendable {
 /// - COPY FROM STDIN sends the recorded data; COPY TO STDOUT collects the rows.
 ///
 /// Each extended query ends with its own Sync: the session file does not record where the client's Syncs were,
-/// so a pipeline is replayed one query at a time (a recorded "not executed" query is handled by `ReplaySession`).
+/// so each recorded query is its own unit (a recorded "not executed" query is handled by `ReplaySession`); several
+/// may still be sent before their answers are read (`sendAhead`, docs/replay.md "Pipelining").
 actor QueryExecutor {
     private let connection: ReplayConnection
     private let target: String
@@ -36,6 +37,10 @@ actor QueryExecutor {
     private var recordedSuspendedPortals: Set<String> = []
     private var rollback: RollbackTransaction?
     private(set) var transactionState: TransactionState = .idle
+    /// Queries sent before the answers of those ahead of them were read (pipelining), oldest first.
+    private var sentAhead = CircularBuffer<SentAhead>()
+    /// When the last answer was read: a query sent ahead starts running on the server then, not when it was sent.
+    private var lastAnswer = ContinuousClock.now
 
     init(connection: ReplayConnection, target: String, safety: ReplayOptions.Safety) {
         self.connection = connection
@@ -62,10 +67,19 @@ actor QueryExecutor {
 
     /// Replays one query. Throws only when the connection is lost or `--rollback` cannot be kept; everything the
     /// server answers, errors included, is in the result.
-    func execute(_ query: RecordedQuery, recorded: RecordedResult?, keepRows: Int) async throws(ReplayError)
-        -> Execution
+    func execute(_ query: RecordedQuery, recorded: RecordedResult?, keepRows: Int, key: Int = -1)
+        async throws(ReplayError) -> Execution
     {
         defer { self.noteRecordedPortal(query, recorded: recorded) }
+        if let ahead = self.sentAhead.first {
+            if ahead.key == key {
+                self.sentAhead.removeFirst()
+                let start = max(ahead.sentAt, self.lastAnswer)
+                return try await self.answer(query, sent: ahead.sent, copy: nil, start: start, keepRows: keepRows)
+            }
+            // Not the query that was sent next (the caller skipped one): read what was sent, to stay in step.
+            try await self.discardSentAhead()
+        }
         if query.redacted {
             // Sending the masked text would set a real password to "***".
             return Execution(skipped: "a password in it was masked when it was recorded, so it cannot be sent again")
@@ -215,12 +229,30 @@ actor QueryExecutor {
         case .success(let encoded): sent = encoded
         case .failure(let reason): return Execution(skipped: reason.message)
         }
-        try await self.send(buffer)
+        self.send(buffer)
         if savepoint {
             var ignored = ReplayedResultBuilder(keepRows: 0)
             _ = try await self.collect(into: &ignored, copy: nil, extended: false)
         }
-        let start = ContinuousClock.now
+        let execution = try await self.answer(
+            query, sent: sent, copy: copy, start: ContinuousClock.now, keepRows: keepRows)
+        if savepoint {
+            let savepointName = RollbackTransaction.statementSavepoint
+            let cleanup =
+                execution.result?.error != nil
+                ? "ROLLBACK TO SAVEPOINT \(savepointName); RELEASE SAVEPOINT \(savepointName)"
+                : "RELEASE SAVEPOINT \(savepointName)"
+            if let error = try await self.command(cleanup) {
+                throw .rollbackLost(queryNumber: query.queryNumber, reason: "\(cleanup) failed: \(error.message)")
+            }
+        }
+        return execution
+    }
+
+    /// Reads the answer to a query whose messages were sent, and keeps the books on what they set up.
+    private func answer(
+        _ query: RecordedQuery, sent: Sent, copy: [ByteBuffer]?, start: ContinuousClock.Instant, keepRows: Int
+    ) async throws(ReplayError) -> Execution {
         var builder = ReplayedResultBuilder(keepRows: keepRows)
         let cycle = try await self.collect(into: &builder, copy: copy, extended: query.queryProtocol == .extended)
         let durationMS = Self.milliseconds(since: start)
@@ -238,16 +270,6 @@ actor QueryExecutor {
         if self.transactionState == .idle {
             // Portals live until the end of their transaction.
             self.suspendedPortals.removeAll()
-        }
-        if savepoint {
-            let savepointName = RollbackTransaction.statementSavepoint
-            let cleanup =
-                builder.hasError
-                ? "ROLLBACK TO SAVEPOINT \(savepointName); RELEASE SAVEPOINT \(savepointName)"
-                : "RELEASE SAVEPOINT \(savepointName)"
-            if let error = try await self.command(cleanup) {
-                throw .rollbackLost(queryNumber: query.queryNumber, reason: "\(cleanup) failed: \(error.message)")
-            }
         }
         return Execution(result: builder.result(queryNumber: query.queryNumber, durationMS: durationMS))
     }
@@ -331,6 +353,97 @@ actor QueryExecutor {
         }
     }
 
+    // MARK: - Pipelining
+
+    /// A query whose messages went out before the answers ahead of it were read.
+    private struct SentAhead {
+        /// The caller's name for the query (its position in the script).
+        var key: Int
+        var sent: Sent
+        var sentAt: ContinuousClock.Instant
+    }
+
+    /// Queries sent ahead whose answers are not read yet.
+    var sentAheadCount: Int { self.sentAhead.count }
+
+    /// Sends the leading queries of `queries` that can go before the answers ahead of them are read, in one
+    /// write, and returns how many went. The server still runs them one at a time, in order, each with its own
+    /// Sync, so a failing one does not affect the next; what must not go ahead is anything whose messages depend
+    /// on an earlier answer: a named statement not yet parsed (whether its Parse succeeds decides the next
+    /// query's messages), a resumed portal, COPY (the server reads what follows as COPY data), DEALLOCATE or
+    /// DISCARD (they drop statements the next queries use), anything not replayed as recorded, and everything
+    /// under --rollback (savepoints depend on each answer).
+    func sendAhead(_ queries: [(key: Int, query: RecordedQuery, recorded: RecordedResult?)]) async throws(ReplayError)
+        -> Int
+    {
+        guard self.rollback == nil else { return 0 }
+        var buffer = ByteBufferAllocator().buffer(capacity: 256 * max(queries.count, 1))
+        var ahead: [SentAhead] = []
+        for (key, query, recorded) in queries {
+            guard self.canGoAhead(query, recorded: recorded) else { break }
+            let mark = buffer.writerIndex
+            guard case .success(let sent) = self.encode(query, into: &buffer) else {
+                buffer.moveWriterIndex(to: mark)
+                break
+            }
+            ahead.append(SentAhead(key: key, sent: sent, sentAt: .now))
+        }
+        guard !ahead.isEmpty else { return 0 }
+        self.send(buffer)
+        self.sentAhead.append(contentsOf: ahead)
+        return ahead.count
+    }
+
+    private func canGoAhead(_ query: RecordedQuery, recorded: RecordedResult?) -> Bool {
+        if query.redacted || recorded?.copyData != nil {
+            return false
+        }
+        if self.safety == .readOnly, Self.readOnlyRefusal(query.sql) != nil {
+            return false
+        }
+        if Self.mayHoldBarrierWord(query.sql) {
+            let words = SQLStatements.words(query.sql)
+            if words.contains(where: { $0 == "COPY" || $0 == "DEALLOCATE" || $0 == "DISCARD" }) {
+                return false
+            }
+        }
+        guard query.queryProtocol == .extended else { return true }
+        guard let statement = query.statementName, (query.maxRows ?? 0) == 0, (query.portalName ?? "").isEmpty else {
+            return false
+        }
+        return statement.isEmpty
+            || self.prepared[statement]
+                == ParseMessage(name: statement, sql: query.sql, parameterTypes: query.parameterTypes ?? [])
+    }
+
+    /// A quick look for COPY, DEALLOCATE or DISCARD in any case, before the exact (and slower) word scan.
+    static func mayHoldBarrierWord(_ sql: String) -> Bool {
+        let candidates: [[UInt8]] = [Array("copy".utf8), Array("deallocate".utf8), Array("discard".utf8)]
+        return sql.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            for index in bytes.indices {
+                let first = bytes[index] | 0x20
+                guard first == UInt8(ascii: "c") || first == UInt8(ascii: "d") else { continue }
+                for word in candidates where word[0] == first && index + word.count <= bytes.count {
+                    var same = true
+                    for offset in 1..<word.count where bytes[index + offset] | 0x20 != word[offset] {
+                        same = false
+                        break
+                    }
+                    if same { return true }
+                }
+            }
+            return false
+        } ?? true
+    }
+
+    /// Reads and drops the answers to every query sent ahead.
+    func discardSentAhead() async throws(ReplayError) {
+        while self.sentAhead.popFirst() != nil {
+            var ignored = ReplayedResultBuilder(keepRows: 0)
+            _ = try await self.collect(into: &ignored, copy: nil, extended: true)
+        }
+    }
+
     // MARK: - Receiving
 
     /// Reads one answer up to ReadyForQuery into `builder`, sending COPY data when the server asks for it.
@@ -372,6 +485,7 @@ actor QueryExecutor {
                     cycle.parseCompleted = true
                 case BackendMessageID.readyForQuery:
                     self.transactionState = try ReadyForQuery.state(of: message.payload)
+                    self.lastAnswer = ContinuousClock.now
                     return cycle
                 default:
                     // BindComplete, CloseComplete, NoData, ParameterDescription, CopyDone, ParameterStatus,
@@ -394,7 +508,7 @@ actor QueryExecutor {
             for chunk in copy {
                 buffer.writeMessage(id: FrontendMessageID.copyData) { $0.writeImmutableBuffer(chunk) }
                 if buffer.readableBytes >= 1 << 20 {
-                    try await self.send(buffer)
+                    try await self.sendAndWait(buffer)
                     buffer.clear()
                 }
             }
@@ -407,22 +521,26 @@ actor QueryExecutor {
         if extended {
             EmptyMessage.encode(id: FrontendMessageID.sync, into: &buffer)
         }
-        try await self.send(buffer)
+        self.send(buffer)
     }
 
     /// Runs one utility statement of the replay's own (BEGIN, SAVEPOINT ...) and returns its error, if any.
     private func command(_ sql: String) async throws(ReplayError) -> RecordedError? {
         var buffer = ByteBufferAllocator().buffer(capacity: sql.utf8.count + 8)
         QueryMessage.encode(sql, into: &buffer)
-        try await self.send(buffer)
+        self.send(buffer)
         var builder = ReplayedResultBuilder(keepRows: 0)
         _ = try await self.collect(into: &builder, copy: nil, extended: false)
         return builder.result(queryNumber: 0, durationMS: 0).error
     }
 
-    private func send(_ buffer: ByteBuffer) async throws(ReplayError) {
+    private func send(_ buffer: ByteBuffer) {
+        self.connection.send(buffer)
+    }
+
+    private func sendAndWait(_ buffer: ByteBuffer) async throws(ReplayError) {
         do {
-            try await self.connection.send(buffer)
+            try await self.connection.sendAndWait(buffer)
         } catch {
             throw .connectionLost(target: self.target, reason: "\(error)")
         }

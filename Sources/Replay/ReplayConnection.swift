@@ -37,8 +37,16 @@ public final class ReplayConnection: Sendable {
         return ReplayConnection(channel: channel, handshake: upstream.handshake, inbox: inbox)
     }
 
-    /// Writes `buffer` (one or more encoded messages) and flushes it.
-    public func send(_ buffer: ByteBuffer) async throws {
+    /// Queues `buffer` (one or more encoded messages) for writing and returns without waiting for the write:
+    /// waiting would cost two thread hops per query. A failed write closes the connection, which the next
+    /// `receive` reports. The next `receive` is what waits.
+    public func send(_ buffer: ByteBuffer) {
+        self.channel.writeAndFlush(buffer, promise: nil)
+    }
+
+    /// Writes `buffer` and waits until it is handed to the socket, so that a long stream (COPY data) is sent at
+    /// the pace the server takes it, not buffered whole.
+    public func sendAndWait(_ buffer: ByteBuffer) async throws {
         try await self.channel.writeAndFlush(buffer).get()
     }
 

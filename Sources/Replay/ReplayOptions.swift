@@ -19,14 +19,24 @@ public struct ReplayOptions: Sendable, Equatable {
     /// Rows kept per replayed result set for display and comparison (at least one more than the recording
     /// kept, so an extra replayed row can be shown).
     public var keptRows: Int
+    /// How many queries may be sent before the answer to the first of them is read (0: one at a time). Sending
+    /// ahead hides the network round trip per query; the server still runs them one at a time, in order. It is
+    /// used only where nothing the replay sends depends on an answer in between: not with `--rollback` or a
+    /// speed, and a query that does depend on one waits (see `QueryExecutor.sendAhead`). Each query's duration
+    /// then runs from when the server could start it (the previous answer) to its answer.
+    public var pipelineDepth: Int
 
     public init(
         safety: Safety = .none, speed: Double? = nil, comparison: ComparisonOptions = ComparisonOptions(),
-        keptRows: Int = 1000
+        keptRows: Int = 1000, pipelineDepth: Int = 0
     ) {
         self.safety = safety
         self.speed = speed
         self.comparison = comparison
         self.keptRows = keptRows
+        self.pipelineDepth = max(pipelineDepth, 0)
     }
+
+    /// Whether queries are sent ahead of the answers.
+    var pipelines: Bool { self.pipelineDepth > 0 && self.safety != .rollback && self.speed == nil }
 }

@@ -33,10 +33,13 @@ public struct ReplayReport: Sendable, Encodable, Equatable {
         public var ignoredColumns: [String]
         public var unordered: Bool
         public var stopOnMismatch: Bool
+        /// Queries sent ahead of the answers at most (0: one at a time); durations overlap less than they seem.
+        public var pipelineDepth: Int
 
         public init(_ options: ReplayOptions, stopOnMismatch: Bool) {
             self.safety = options.safety
             self.speed = options.speed
+            self.pipelineDepth = options.pipelines ? options.pipelineDepth : 0
             self.ignoredColumns = options.comparison.ignoredColumns
             self.unordered = options.comparison.unordered
             self.stopOnMismatch = stopOnMismatch

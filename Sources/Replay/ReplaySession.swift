@@ -38,6 +38,10 @@ public actor ReplaySession {
     private var busy = false
     /// The previous query failed or was left out as recorded: a recorded "not executed" query is left out too.
     private var pipelineFailed = false
+    /// Items before this index were sent ahead (or looked at and passed over) by `sendAhead`.
+    private var aheadEnd = 0
+    /// An item that must wait for every answer before it: nothing after it is sent ahead until it has run.
+    private var aheadBarrier: Int?
 
     public init(
         path: String, contents: SessionFileContents, target: ReplayTarget, options: ReplayOptions
@@ -118,6 +122,9 @@ public actor ReplaySession {
             try await self.connect()
             let step: QueryStep
             do {
+                if self.options.pipelines {
+                    try await self.sendAhead()
+                }
                 step = try await self.replay(query, index: self.position)
             } catch {
                 await self.executor?.finish()
@@ -140,6 +147,10 @@ public actor ReplaySession {
             return .activity(activity)
         case .query(let query):
             self.pipelineFailed = false
+            if self.aheadEnd > self.position - 1 {
+                // It was sent already: read its answer and drop it, so the next answers stay in step.
+                try await self.dropAnswer(index: self.position - 1)
+            }
             let step = QueryStep(
                 index: self.position - 1, eventNumber: query.eventNumber, timestamp: query.timestamp,
                 query: query.query, recorded: query.recorded, replayed: nil, status: .skipped,
@@ -157,6 +168,8 @@ public actor ReplaySession {
         self.executor = nil
         self.position = 0
         self.pipelineFailed = false
+        self.aheadEnd = 0
+        self.aheadBarrier = nil
         self.summary = self.script.emptySummary
         try await self.connect()
     }
@@ -165,6 +178,55 @@ public actor ReplaySession {
     public func close() async {
         await self.executor?.finish()
         self.executor = nil
+    }
+
+    // MARK: - Pipelining
+
+    /// Sends queries ahead of the next one (`ReplayOptions.pipelineDepth`), topping the pipeline up once half of
+    /// it has been read, so each write carries many queries.
+    private func sendAhead() async throws(ReplayError) {
+        guard let executor = self.executor else { return }
+        if let barrier = self.aheadBarrier {
+            guard self.position > barrier else { return }
+            self.aheadBarrier = nil
+        }
+        let depth = self.options.pipelineDepth
+        let outstanding = await executor.sentAheadCount
+        guard outstanding <= depth / 2 else { return }
+        var index = max(self.aheadEnd, self.position)
+        var batch: [(key: Int, query: RecordedQuery, recorded: RecordedResult?)] = []
+        while index < self.script.items.count, outstanding + batch.count < depth {
+            if case .query(let item) = self.script.items[index] {
+                // Whether the server runs it depends on how the previous answer went.
+                if let error = item.recorded?.error, Self.isPipelineSkip(error) {
+                    break
+                }
+                batch.append((index, item.query, item.recorded))
+            }
+            index += 1
+        }
+        let sent = try await executor.sendAhead(batch)
+        if sent < batch.count {
+            self.aheadEnd = batch[sent].key
+            self.aheadBarrier = batch[sent].key
+        } else {
+            self.aheadEnd = index
+            if index < self.script.items.count, outstanding + batch.count < depth {
+                self.aheadBarrier = index
+            }
+        }
+    }
+
+    /// A skipped query that was sent ahead: its answer is read and dropped.
+    private func dropAnswer(index: Int) async throws(ReplayError) {
+        guard let executor = self.executor, case .query(let item) = self.script.items[index] else { return }
+        do {
+            _ = try await executor.execute(item.query, recorded: item.recorded, keepRows: 0, key: index)
+        } catch {
+            await executor.finish()
+            self.executor = nil
+            throw error
+        }
     }
 
     // MARK: - One query
@@ -184,7 +246,8 @@ public actor ReplaySession {
             throw .connectionLost(target: self.target.masked, reason: "not connected")
         }
         let keepRows = max(self.options.keptRows, Self.recordedRows(item.recorded) + 1)
-        let execution = try await executor.execute(item.query, recorded: item.recorded, keepRows: keepRows)
+        let execution = try await executor.execute(
+            item.query, recorded: item.recorded, keepRows: keepRows, key: index)
         step.notes = execution.notes
         guard let replayed = execution.result else {
             self.pipelineFailed = false

@@ -52,8 +52,14 @@ public struct ReplayTarget: Sendable {
             let port = connection.realDBPort.flatMap { Int($0) } ?? UpstreamURL.defaultPort
             url = UpstreamURL(user: user, host: host, port: port, database: database)
         }
-        if let mode = url.parameters["sslmode"], ["require", "verify-ca", "verify-full"].contains(mode) {
-            throw .invalidTarget("\(url.masked): sslmode=\(mode) needs TLS, which pgreel does not support yet")
+        // The same TLS as the proxy's upstream connections: sslmode (prefer by default), sslrootcert, channel_binding.
+        let tls: UpstreamTLS
+        do {
+            let settings = try UpstreamTLSSettings(
+                url: url, environment: environment, fileExists: { LocalFiles.status(of: $0) != nil })
+            tls = try UpstreamTLS(settings)
+        } catch {
+            throw .invalidTarget("\(error)")
         }
         let resolved = PgPass.resolvePassword(for: url, environment: environment)
         url.password = resolved.password
@@ -74,7 +80,7 @@ public struct ReplayTarget: Sendable {
         }
         let upstream = UpstreamTarget(
             host: url.host, port: url.port, user: url.user, password: url.password, database: url.database,
-            parameters: parameters, connectTimeout: timeout)
+            parameters: parameters, connectTimeout: timeout, tls: tls)
         return ReplayTarget(
             upstream: upstream, masked: url.masked, source: source, warnings: resolved.warning.map { [$0] } ?? [])
     }

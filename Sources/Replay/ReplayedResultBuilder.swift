@@ -110,13 +110,9 @@ struct ReplayedResultBuilder {
         set.commandTag = tag
         set.rowsTruncated = set.rowCount > set.rows.count
         if set.rowCount > 0 {
-            set.rowsDigest = Self.digestText(open.hasher.finalize())
+            set.rowsDigest = RowsDigest.text(open.hasher.finalize())
         }
         return set
-    }
-
-    static func digestText(_ digest: SHA256.Digest) -> String {
-        "sha256:" + digest.map { String(format: "%02x", $0) }.joined()
     }
 
     static func render(_ value: ByteBuffer, binary: Bool) -> String {

@@ -19,4 +19,11 @@ extension ProxyConfiguration {
                 database: user.upstream.database, maskedUpstreamURL: user.upstream.masked)
         }
     }
+
+    /// The banner's TLS line: "TLS on (required): certificate server.crt", nil without TLS.
+    var bannerTLS: String? {
+        guard let tls = self.tls else { return nil }
+        let mode = tls.required ? "required: plain-text clients are refused" : "optional: clients choose"
+        return "TLS on (\(mode)), certificate \(tls.certificatePath)"
+    }
 }

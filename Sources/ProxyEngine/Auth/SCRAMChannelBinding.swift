@@ -1,5 +1,5 @@
-/// Channel binding data for a SCRAM-SHA-256-PLUS client, e.g. name "tls-server-end-point" and the hash of the
-/// server's certificate. Kept as a hook: the server side does not offer channel binding yet.
+/// Channel binding data for SCRAM-SHA-256-PLUS: name "tls-server-end-point" and the hash of the server's
+/// certificate (`TLSServerEndPoint`). The client binds what it saw; the server checks it against its own.
 public struct SCRAMChannelBinding: Sendable, Equatable {
     /// The channel binding type, sent as `p=NAME` in the gs2 header.
     public var name: String

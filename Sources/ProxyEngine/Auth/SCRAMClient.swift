@@ -24,7 +24,12 @@ public struct SCRAMClient {
     ///   - password: normalised as described on `SASLprep`.
     ///   - nonce: injectable for tests, otherwise 18 random bytes in base64. Printable ASCII without ",".
     ///   - channelBinding: for SCRAM-SHA-256-PLUS: the client then sends `p=NAME,,` and binds the data in `c=`.
-    public init(username: String, password: String, nonce: String? = nil, channelBinding: SCRAMChannelBinding? = nil) {
+    ///   - couldBind: without `channelBinding`: the client could bind (it speaks TLS) but the server did not offer
+    ///     SCRAM-SHA-256-PLUS, so it says `y,,`; a server that did offer it then knows the offer was tampered with.
+    public init(
+        username: String, password: String, nonce: String? = nil, channelBinding: SCRAMChannelBinding? = nil,
+        couldBind: Bool = false
+    ) {
         let clientNonce = nonce ?? SCRAMCrypto.randomNonce()
         precondition(SCRAMMessages.isValidNonce(clientNonce.utf8), "a SCRAM nonce is printable ASCII without \",\"")
         self.password = SASLprep.normalize(password)
@@ -33,7 +38,7 @@ public struct SCRAMClient {
             self.gs2Header = Array("p=\(channelBinding.name),,".utf8)
             self.channelBindingData = channelBinding.data
         } else {
-            self.gs2Header = Array("n,,".utf8)
+            self.gs2Header = Array((couldBind ? "y,," : "n,,").utf8)
             self.channelBindingData = []
         }
         self.clientFirstBare = SCRAMMessages.clientFirstBare(username: username, nonce: clientNonce)

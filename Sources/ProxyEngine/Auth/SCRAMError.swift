@@ -17,6 +17,13 @@ public enum SCRAMError: Error, Equatable, CustomStringConvertible {
     case malformedMessage(SCRAMMessageKind, reason: String)
     /// The client asked for channel binding (`p=NAME`), which this server does not offer (yet).
     case channelBindingNotSupported(String)
+    /// The client asked for a channel binding type other than the one offered (`tls-server-end-point`).
+    case unsupportedChannelBindingType(String)
+    /// The client chose SCRAM-SHA-256-PLUS but its client-first-message does not bind (`n` or `y` instead of `p=`).
+    case channelBindingMissing
+    /// The client says `y` (it could bind but thinks the server cannot) while the server did offer
+    /// SCRAM-SHA-256-PLUS: the offer may have been stripped by someone in the middle.
+    case channelBindingDowngrade
     /// The client sent an authorization identity (`a=`); PostgreSQL does not support one either.
     case authorizationIdentityNotSupported
     /// The message starts with a mandatory extension (`m=`), which no SCRAM-SHA-256 peer may require.
@@ -46,12 +53,19 @@ public enum SCRAMError: Error, Equatable, CustomStringConvertible {
         case .channelBindingNotSupported(let name):
             return "the client asked for SCRAM channel binding \"\(name)\" (SCRAM-SHA-256-PLUS), "
                 + "which this server does not offer; use SCRAM-SHA-256 without channel binding"
+        case .unsupportedChannelBindingType(let name):
+            return "unsupported SCRAM channel-binding type \"\(name)\" (only tls-server-end-point is offered)"
+        case .channelBindingMissing:
+            return "the client selected SCRAM-SHA-256-PLUS, but the SCRAM message does not include channel binding data"
+        case .channelBindingDowngrade:
+            return "SCRAM channel binding negotiation error: the client supports SCRAM channel binding but thinks "
+                + "the server does not; however, this server does support channel binding"
         case .authorizationIdentityNotSupported:
             return "the client sent a SCRAM authorization identity (a=...), which is not supported"
         case .unsupportedMandatoryExtension(let kind):
             return "the SCRAM \(kind.rawValue) requires an extension (m=...) that is not supported"
         case .channelBindingMismatch:
-            return "the SCRAM channel binding in the client-final-message does not match the client-first-message"
+            return "SCRAM channel binding check failed: the client-final-message does not bind this connection"
         case .nonceMismatch(let kind):
             return "the nonce in the SCRAM \(kind.rawValue) does not match the exchange "
                 + "(possible replay or a broken peer)"

@@ -12,6 +12,11 @@ enum SCRAMMessages {
             case supportedButNotUsed
             /// `p=NAME`: the client requires channel binding of type NAME.
             case required(String)
+
+            var isRequired: Bool {
+                if case .required = self { return true }
+                return false
+            }
         }
 
         var channelBinding: ChannelBindingFlag

@@ -5,9 +5,15 @@
 /// `SCRAMError.authenticationFailed` to SQLSTATE 28P01, any other error to 08P01. After an error the exchange is
 /// over: every further call throws `unexpectedMessage`.
 ///
-/// Channel binding (`p=`, SCRAM-SHA-256-PLUS) is refused for now. A client that sends `y` ("I could bind, but you
-/// do not offer it") is accepted; once the server offers PLUS over TLS, `y` must be refused as a downgrade sign.
+/// Channel binding (SCRAM-SHA-256-PLUS, RFC 5802 section 6) is checked as PostgreSQL does: over TLS the server
+/// offers it with its `tls-server-end-point` data; a client that chose PLUS must send `p=tls-server-end-point` and
+/// bind exactly that data, and a client that says `y` ("I could bind, but you do not offer it") while it was offered
+/// is refused as a sign that someone in the middle removed PLUS from the offer.
 public struct SCRAMServer {
+    /// The SASL mechanism names.
+    public static let mechanism = "SCRAM-SHA-256"
+    public static let mechanismPlus = "SCRAM-SHA-256-PLUS"
+
     private enum State {
         case waitingForClientFirst
         case waitingForClientFinal(Exchange)
@@ -21,19 +27,32 @@ public struct SCRAMServer {
         var clientFirstBare: [UInt8]
         var serverFirst: [UInt8]
         var nonce: String
+        /// What `c=` must decode to: the gs2 header, then the binding data when the client bound.
+        var expectedBinding: [UInt8]
     }
 
     private let verifier: SCRAMVerifier
     private let serverNonce: String
+    private let offeredBinding: SCRAMChannelBinding?
+    private let clientChosePlus: Bool
     private var state: State = .waitingForClientFirst
 
-    /// - Parameter nonce: the server's part of the nonce, appended to the client's; injectable for tests,
-    ///   otherwise 18 random bytes in base64. It must be printable ASCII without ",".
-    public init(verifier: SCRAMVerifier, nonce: String? = nil) {
+    /// - Parameters:
+    ///   - nonce: the server's part of the nonce, appended to the client's; injectable for tests, otherwise 18 random
+    ///     bytes in base64. It must be printable ASCII without ",".
+    ///   - channelBinding: the binding this server offered (SCRAM-SHA-256-PLUS over TLS); nil when it offered
+    ///     SCRAM-SHA-256 only.
+    ///   - clientChosePlus: whether the client's SASLInitialResponse named SCRAM-SHA-256-PLUS.
+    public init(
+        verifier: SCRAMVerifier, nonce: String? = nil, channelBinding: SCRAMChannelBinding? = nil,
+        clientChosePlus: Bool = false
+    ) {
         let serverNonce = nonce ?? SCRAMCrypto.randomNonce()
         precondition(SCRAMMessages.isValidNonce(serverNonce.utf8), "a SCRAM nonce is printable ASCII without \",\"")
         self.verifier = verifier
         self.serverNonce = serverNonce
+        self.offeredBinding = channelBinding
+        self.clientChosePlus = clientChosePlus
     }
 
     /// Whether the client has proven it knows the password.
@@ -52,8 +71,25 @@ public struct SCRAMServer {
         }
         self.state = .failed
         let clientFirst = try SCRAMMessages.parseClientFirst(message)
-        if case .required(let name) = clientFirst.channelBinding {
-            throw .channelBindingNotSupported(name)
+        if self.clientChosePlus, !clientFirst.channelBinding.isRequired {
+            throw .channelBindingMissing
+        }
+        var expectedBinding = clientFirst.gs2Header
+        switch clientFirst.channelBinding {
+        case .required(let name):
+            guard self.clientChosePlus, let offered = self.offeredBinding else {
+                throw .channelBindingNotSupported(name)
+            }
+            guard name == offered.name else {
+                throw .unsupportedChannelBindingType(name)
+            }
+            expectedBinding += offered.data
+        case .supportedButNotUsed:
+            if self.offeredBinding != nil {
+                throw .channelBindingDowngrade
+            }
+        case .none:
+            break
         }
         let nonce = clientFirst.nonce + self.serverNonce
         let serverFirst = SCRAMMessages.serverFirst(
@@ -66,7 +102,8 @@ public struct SCRAMServer {
                 gs2Header: clientFirst.gs2Header,
                 clientFirstBare: clientFirst.bare,
                 serverFirst: serverFirst,
-                nonce: nonce
+                nonce: nonce,
+                expectedBinding: expectedBinding
             )
         )
         return serverFirst
@@ -81,8 +118,9 @@ public struct SCRAMServer {
         }
         self.state = .failed
         let clientFinal = try SCRAMMessages.parseClientFinal(message)
-        // Without channel binding, c= carries the gs2 header alone ("biws" is base64 of "n,,").
-        guard clientFinal.channelBinding == exchange.gs2Header else {
+        // Without channel binding, c= carries the gs2 header alone ("biws" is base64 of "n,,"); with it, the header
+        // and the binding data, which a man in the middle with another certificate cannot match.
+        guard constantTimeEquals(clientFinal.channelBinding, exchange.expectedBinding) else {
             throw .channelBindingMismatch
         }
         guard clientFinal.nonce == exchange.nonce else {

@@ -19,12 +19,27 @@ public struct CommandLineFlags: Sendable, Equatable {
     public var logFormat: String?
     /// `--quiet`.
     public var quiet: Bool
+    /// `--tls-cert FILE` and `--tls-key FILE`: PEM certificate chain and private key for TLS toward clients.
+    public var tlsCertificate: String?
+    public var tlsKey: String?
+    /// `--tls-required`: refuse clients that do not encrypt.
+    public var tlsRequired: Bool
+    /// `--max-connections N`: client sessions at once.
+    public var maxConnections: Int?
+    /// `--auth-timeout SECONDS`: how long a client may take to authenticate.
+    public var authTimeout: Int?
 
     public init(
         listen: String? = nil, upstream: String? = nil, users: [String] = [], config: String? = nil,
         sessions: String? = nil, noRecord: Bool = false, maxRecordedRows: Int? = nil, logFormat: String? = nil,
-        quiet: Bool = false
+        quiet: Bool = false, tlsCertificate: String? = nil, tlsKey: String? = nil, tlsRequired: Bool = false,
+        maxConnections: Int? = nil, authTimeout: Int? = nil
     ) {
+        self.tlsCertificate = tlsCertificate
+        self.tlsKey = tlsKey
+        self.tlsRequired = tlsRequired
+        self.maxConnections = maxConnections
+        self.authTimeout = authTimeout
         self.listen = listen
         self.upstream = upstream
         self.users = users
@@ -52,6 +67,11 @@ extension CommandLineFlags: CustomStringConvertible, CustomDebugStringConvertibl
         if let rows = self.maxRecordedRows { parts.append("--max-recorded-rows \(rows)") }
         if let format = self.logFormat { parts.append("--log-format \(format)") }
         if self.quiet { parts.append("--quiet") }
+        if let path = self.tlsCertificate { parts.append("--tls-cert \(path)") }
+        if let path = self.tlsKey { parts.append("--tls-key \(path)") }
+        if self.tlsRequired { parts.append("--tls-required") }
+        if let limit = self.maxConnections { parts.append("--max-connections \(limit)") }
+        if let seconds = self.authTimeout { parts.append("--auth-timeout \(seconds)") }
         return parts.joined(separator: " ")
     }
 

@@ -32,6 +32,8 @@ public indirect enum ConfigError: Error, Sendable, Equatable, CustomStringConver
     case environmentVariableNotSet(key: String, variable: String)
     case tomlSyntax(line: Int, column: Int, message: String)
     case cannotReadFile(path: String, reason: String)
+    /// A TLS private key that others may read; PostgreSQL refuses such an ssl_key_file too.
+    case insecureKeyFile(path: String, permissions: UInt16)
     /// Something wrong inside the config file at `path`; `table` names the table (`users #2 ("alice")`), if any.
     case inFile(path: String, table: String?, ConfigError)
     /// Something wrong with the value of a command-line flag (`--listen`).
@@ -86,6 +88,9 @@ public indirect enum ConfigError: Error, Sendable, Equatable, CustomStringConver
             return "line \(line), column \(column): \(message)"
         case .cannotReadFile(let path, let reason):
             return "cannot read \(path): \(reason)"
+        case .insecureKeyFile(let path, let permissions):
+            return "private key file \"\(path)\" has group or world access (mode \(String(permissions, radix: 8))); "
+                + "permissions should be u=rw (0600) or less: chmod 600 \(path)"
         case .inFile(let path, let table, let error):
             if case .tomlSyntax(let line, let column, let message) = error {
                 return "\(path):\(line):\(column): invalid TOML: \(message)"

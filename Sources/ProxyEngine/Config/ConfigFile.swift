@@ -75,6 +75,14 @@ public struct ConfigFile: Sendable, Equatable {
     public var maxRecordedRows: Int?
     public var logFormat: LogFormat?
     public var quiet: Bool?
+    /// `tls_cert`, `tls_key`, `tls_required`: TLS toward clients.
+    public var tlsCertificate: String?
+    public var tlsKey: String?
+    public var tlsRequired: Bool?
+    /// `max_connections`: client sessions at once.
+    public var maxConnections: Int?
+    /// `auth_timeout`: seconds a client may take to authenticate.
+    public var authTimeout: Int?
     /// The `[upstreams.NAME]` tables, sorted by name.
     public var upstreams: [Upstream]
     /// The `[[users]]` entries, in file order.
@@ -119,7 +127,8 @@ public struct ConfigFile: Sendable, Equatable {
     }
 
     static let topLevelKeys = [
-        "listen", "upstream", "sessions", "record", "max_recorded_rows", "log_format", "quiet", "upstreams", "users",
+        "listen", "upstream", "sessions", "record", "max_recorded_rows", "log_format", "quiet", "tls_cert", "tls_key",
+        "tls_required", "max_connections", "auth_timeout", "upstreams", "users",
     ]
     static let upstreamKeys = ["url", "password", "password_env"]
     static let userKeys = ["name", "password", "auth", "upstream", "databases", "max_connections"]
@@ -161,6 +170,20 @@ public struct ConfigFile: Sendable, Equatable {
             file.logFormat = try top.located { () throws(ConfigError) in try LogFormat(name: format) }
         }
         file.quiet = try top.bool("quiet")
+        file.tlsCertificate = try top.string("tls_cert")
+        file.tlsKey = try top.string("tls_key")
+        for (key, value) in [("tls_cert", file.tlsCertificate), ("tls_key", file.tlsKey)] where value?.isEmpty == true {
+            throw top.error(.invalidValue(key: key, reason: "must not be empty"))
+        }
+        file.tlsRequired = try top.bool("tls_required")
+        file.maxConnections = try top.int("max_connections")
+        if let limit = file.maxConnections, limit < 1 {
+            throw top.error(.invalidValue(key: "max_connections", reason: "must be 1 or more, not \(limit)"))
+        }
+        file.authTimeout = try top.int("auth_timeout")
+        if let seconds = file.authTimeout, seconds < 1 {
+            throw top.error(.invalidValue(key: "auth_timeout", reason: "must be 1 second or more, not \(seconds)"))
+        }
 
         if let upstreams = try top.table("upstreams", expected: "a table of [upstreams.NAME] tables") {
             for (name, value) in upstreams {

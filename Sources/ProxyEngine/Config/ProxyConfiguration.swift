@@ -7,6 +7,8 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public static let defaultUserName = "pseudo_user"
     public static let defaultSessionsDirectory = "./sessions"
     public static let defaultMaxRecordedRows = 1000
+    /// PostgreSQL's authentication_timeout.
+    public static let defaultAuthTimeout = 60
 
     public var listenHost: String
     /// 0 lets the system pick a free port.
@@ -19,6 +21,12 @@ public struct ProxyConfiguration: Sendable, Equatable {
     public var maxRecordedRows: Int
     public var logFormat: LogFormat
     public var quiet: Bool
+    /// TLS toward clients; nil: SSLRequest is answered `N`.
+    public var tls: ClientTLSFiles?
+    /// Client sessions at once (authenticating or relaying); nil for no limit.
+    public var maxConnections: Int?
+    /// Seconds a client may take from connecting to being authenticated.
+    public var authTimeout: Int
     /// The `--config` file, if one was read.
     public var configFile: String?
     /// Things worth telling the user that do not stop the proxy (a readable file with passwords, an ignored
@@ -30,8 +38,12 @@ public struct ProxyConfiguration: Sendable, Equatable {
         listenPort: Int = ProxyConfiguration.defaultListenPort, users: [PseudoUser],
         sessionsDirectory: String = ProxyConfiguration.defaultSessionsDirectory, recording: Bool = true,
         maxRecordedRows: Int = ProxyConfiguration.defaultMaxRecordedRows, logFormat: LogFormat = .text,
-        quiet: Bool = false, configFile: String? = nil, warnings: [String] = []
+        quiet: Bool = false, tls: ClientTLSFiles? = nil, maxConnections: Int? = nil,
+        authTimeout: Int = ProxyConfiguration.defaultAuthTimeout, configFile: String? = nil, warnings: [String] = []
     ) {
+        self.tls = tls
+        self.maxConnections = maxConnections
+        self.authTimeout = authTimeout
         self.listenHost = listenHost
         self.listenPort = listenPort
         self.users = users
@@ -63,6 +75,11 @@ extension ProxyConfiguration: CustomStringConvertible {
         lines.append("sessions: \(self.sessionsDirectory)\(self.recording ? "" : " (recording off)")")
         lines.append("max recorded rows: \(self.maxRecordedRows)")
         lines.append("log format: \(self.logFormat.rawValue)\(self.quiet ? " (quiet)" : "")")
+        if let tls = self.tls {
+            lines.append("tls: \(tls.certificatePath), \(tls.keyPath)\(tls.required ? " (required)" : "")")
+        }
+        lines.append("max connections: \(self.maxConnections.map(String.init) ?? "no limit")")
+        lines.append("auth timeout: \(self.authTimeout) s")
         return lines.joined(separator: "\n")
     }
 }
@@ -134,6 +151,14 @@ extension ProxyConfiguration {
             }
         }
         let quiet = flags.quiet || (file?.quiet ?? false)
+        let tls = try Self.resolveTLS(flags: flags, file: file, environment: environment, fileStatus: fileStatus)
+
+        if let limit = flags.maxConnections, limit < 1 {
+            throw .invalidValue(key: "--max-connections", reason: "must be 1 or more, not \(limit)")
+        }
+        if let seconds = flags.authTimeout, seconds < 1 {
+            throw .invalidValue(key: "--auth-timeout", reason: "must be 1 second or more, not \(seconds)")
+        }
 
         var resolver = UpstreamResolver(file: file, flagUpstream: flags.upstream, environment: environment)
         let users = try Self.resolveUsers(flags: flags, file: file, resolver: &resolver, warnings: &warnings)
@@ -142,9 +167,49 @@ extension ProxyConfiguration {
 
         return ProxyConfiguration(
             listenHost: listenHost, listenPort: listenPort, users: resolved, sessionsDirectory: sessions,
-            recording: recording, maxRecordedRows: maxRecordedRows, logFormat: logFormat, quiet: quiet,
+            recording: recording, maxRecordedRows: maxRecordedRows, logFormat: logFormat, quiet: quiet, tls: tls,
+            maxConnections: flags.maxConnections ?? file?.maxConnections,
+            authTimeout: flags.authTimeout ?? file?.authTimeout ?? Self.defaultAuthTimeout,
             configFile: flags.config, warnings: warnings
         )
+    }
+
+    /// `--tls-cert`/`tls_cert` and `--tls-key`/`tls_key` come together (a flag overrides the file); the key file
+    /// must be private, as PostgreSQL requires of ssl_key_file.
+    private static func resolveTLS(
+        flags: CommandLineFlags, file: ConfigFile?, environment: [String: String],
+        fileStatus: (String) -> FileStatus?
+    ) throws(ConfigError) -> ClientTLSFiles? {
+        let required = flags.tlsRequired || (file?.tlsRequired ?? false)
+        let certificate = (flags.tlsCertificate ?? file?.tlsCertificate).map { Self.expandTilde($0, environment: environment) }
+        let key = (flags.tlsKey ?? file?.tlsKey).map { Self.expandTilde($0, environment: environment) }
+        guard let certificate, let key else {
+            if certificate != nil || key != nil {
+                throw .invalidValue(
+                    key: "--tls-cert", reason: "and --tls-key go together (tls_cert and tls_key in the file): give both")
+            }
+            if required {
+                throw .invalidValue(
+                    key: "--tls-required", reason: "needs a certificate: give --tls-cert FILE and --tls-key FILE")
+            }
+            return nil
+        }
+        if certificate.isEmpty || key.isEmpty {
+            throw .invalidValue(key: "--tls-cert", reason: "and --tls-key must not be empty")
+        }
+        guard fileStatus(certificate) != nil else {
+            throw .cannotReadFile(path: certificate, reason: "no such file (--tls-cert)")
+        }
+        guard let status = fileStatus(key) else {
+            throw .cannotReadFile(path: key, reason: "no such file (--tls-key)")
+        }
+        guard status.isRegularFile else {
+            throw .invalidValue(key: "--tls-key", reason: "\(key) is not a plain file")
+        }
+        if status.hasGroupOrWorldAccess {
+            throw .insecureKeyFile(path: key, permissions: status.permissions)
+        }
+        return ClientTLSFiles(certificatePath: certificate, keyPath: key, required: required)
     }
 
     private static func parseListenFlag(_ text: String) throws(ConfigError) -> ListenAddress {
@@ -257,6 +322,19 @@ extension ProxyConfiguration {
             )
         }
         return users
+    }
+}
+
+/// The `--tls-cert`, `--tls-key` and `--tls-required` a configuration resolved to; `ClientTLS` loads them.
+public struct ClientTLSFiles: Sendable, Equatable {
+    public var certificatePath: String
+    public var keyPath: String
+    public var required: Bool
+
+    public init(certificatePath: String, keyPath: String, required: Bool = false) {
+        self.certificatePath = certificatePath
+        self.keyPath = keyPath
+        self.required = required
     }
 }
 
@@ -379,6 +457,18 @@ private struct UpstreamResolver {
             }
             user.upstream = url
             user.upstreamPasswordSource = source
+            do {
+                user.upstreamTLS = try UpstreamTLSSettings(
+                    url: url, environment: self.environment, fileExists: { fileStatus($0) != nil })
+            } catch {
+                if let location = item.upstream.location {
+                    throw .inFile(path: location.path, table: location.table, error)
+                }
+                if item.upstream.isDefault, self.flagUpstream != nil {
+                    throw .inFlag("--upstream", error)
+                }
+                throw error
+            }
             users.append(user)
         }
         return users

@@ -15,11 +15,15 @@ public struct PseudoUser: Sendable, Equatable {
     public var allowedDatabases: [String]?
     /// At most this many client sessions at once for this user; nil for no limit.
     public var maxConnections: Int?
+    /// sslmode, sslrootcert and channel_binding of the upstream URL (libpq's defaults: prefer, no root file).
+    public var upstreamTLS: UpstreamTLSSettings
 
     public init(
         name: String, password: String? = nil, authMethod: AuthMethod? = nil, upstream: UpstreamURL,
-        upstreamPasswordSource: PasswordSource? = nil, allowedDatabases: [String]? = nil, maxConnections: Int? = nil
+        upstreamPasswordSource: PasswordSource? = nil, allowedDatabases: [String]? = nil, maxConnections: Int? = nil,
+        upstreamTLS: UpstreamTLSSettings = UpstreamTLSSettings()
     ) {
+        self.upstreamTLS = upstreamTLS
         self.name = name
         self.password = password
         self.authMethod = authMethod ?? (password == nil ? .trust : .scramSHA256)
@@ -72,6 +76,7 @@ extension PseudoUser: CustomStringConvertible, CustomDebugStringConvertible, Cus
                 "upstreamPasswordSource": self.upstreamPasswordSource,
                 "allowedDatabases": self.allowedDatabases as Any,
                 "maxConnections": self.maxConnections as Any,
+                "upstreamTLS": self.upstreamTLS.description,
             ],
             displayStyle: .struct
         )

@@ -19,6 +19,7 @@ public final class EventBus: Sendable {
 
     private struct State {
         var subscribers: [Subscriber] = []
+        var mailboxes: [EventMailbox] = []
         var nextID = 0
         var dropped = 0
     }
@@ -44,11 +45,37 @@ public final class EventBus: Sendable {
             guard let self else { return }
             let observed = self.state.withLockedValue { state in
                 state.subscribers.removeAll { $0.id == id }
-                return state.subscribers.contains { $0.interest == .everything }
+                return Self.observesEverything(state)
             }
             self.hasSubscribers.withLockedValue { $0 = observed }
         }
         return stream
+    }
+
+    /// A subscription read in batches (`EventMailbox.takeAll`), for a reader that polls anyway, like the
+    /// dashboard's terminal loop: publishing to it wakes nobody.
+    public func mailbox(capacity: Int = 50_000, interest: Interest = .everything) -> EventMailbox {
+        let mailbox = EventMailbox(capacity: capacity, interest: interest)
+        self.state.withLockedValue { $0.mailboxes.append(mailbox) }
+        if interest == .everything {
+            self.hasSubscribers.withLockedValue { $0 = true }
+        }
+        return mailbox
+    }
+
+    /// Ends a mailbox subscription: nothing more is delivered to it.
+    public func unsubscribe(_ mailbox: EventMailbox) {
+        mailbox.close()
+        let observed = self.state.withLockedValue { state in
+            state.mailboxes.removeAll { $0 === mailbox }
+            return Self.observesEverything(state)
+        }
+        self.hasSubscribers.withLockedValue { $0 = observed }
+    }
+
+    private static func observesEverything(_ state: State) -> Bool {
+        state.subscribers.contains { $0.interest == .everything }
+            || state.mailboxes.contains { $0.interest == .everything }
     }
 
     /// Whether anyone listens to everything; publishers skip building the frequent events when nobody does.
@@ -63,6 +90,11 @@ public final class EventBus: Sendable {
                     state.dropped += 1
                 }
             }
+            for mailbox in state.mailboxes where mailbox.interest == .everything || isProblem {
+                if !mailbox.deliver(event) {
+                    state.dropped += 1
+                }
+            }
         }
     }
 
@@ -71,7 +103,8 @@ public final class EventBus: Sendable {
 
     /// Ends every subscriber's stream (shutdown).
     public func finish() {
-        let subscribers = self.state.withLockedValue { $0.subscribers }
+        let (subscribers, mailboxes) = self.state.withLockedValue { ($0.subscribers, $0.mailboxes) }
         for subscriber in subscribers { subscriber.continuation.finish() }
+        for mailbox in mailboxes { mailbox.close() }
     }
 }

@@ -15,7 +15,9 @@ public struct ProxyEvent: Sendable {
         self.kind = kind
     }
 
-    public enum Kind: Sendable {
+    /// Indirect: an event is copied several times on its way to a listener (bus, inbox, reducer), and a boxed
+    /// payload makes each copy one retain instead of one per field of the session event it carries.
+    public indirect enum Kind: Sendable {
         /// A client connected; nothing is known about it yet.
         case connectionOpened(clientAddress: String)
         /// The startup message named a pseudo user.

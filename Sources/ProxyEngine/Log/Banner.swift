@@ -32,13 +32,20 @@ public enum Banner {
     ///   - listen: the listening address as `host:port` (`[::1]:5433` for IPv6); a wildcard host is shown as
     ///     `localhost` in the psql hint.
     ///   - sessionsDirectory: where session files go, when recording.
+    ///   - tls: how clients may encrypt (`TLS on (required)`), shown under the address; nil without TLS.
     public static func text(
-        listen: String, users: [BannerUser], sessionsDirectory: String?, recording: Bool, color: Bool
+        listen: String, users: [BannerUser], sessionsDirectory: String?, recording: Bool, color: Bool,
+        tls: String? = nil
     ) -> String {
         let rule = String(repeating: "━", count: HeadlessLogFormatter.ruleWidth)
         var lines: [String] = [
             TerminalStyle.apply(.green, to: "✅ Proxy Server Started!", enabled: color),
             "   Listening on \(TerminalText.escaped(listen))",
+        ]
+        if let tls {
+            lines.append("   🔒 \(TerminalText.escaped(tls))")
+        }
+        lines += [
             "",
             TerminalStyle.apply(.bold, to: "📋 Available Pseudo Credentials:", enabled: color),
             rule,

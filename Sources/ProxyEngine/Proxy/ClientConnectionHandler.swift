@@ -1,6 +1,8 @@
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOSSL
+import NIOTLS
 
 /// Everything a session needs from the server it belongs to.
 struct SessionEnvironment: Sendable {
@@ -12,6 +14,11 @@ struct SessionEnvironment: Sendable {
     var maxRecordedRows: Int
     /// Set when the server shuts down, so sessions it closes say so in their session_end.
     var shuttingDown: NIOLockedValueBox<Bool>
+    /// TLS toward clients; nil answers every SSLRequest `N`.
+    var tls: ClientTLS?
+    var limiter: ConnectionLimiter
+    /// A client not authenticated by then is sent FATAL 57014 and closed.
+    var authTimeout: TimeAmount
 }
 
 /// Runs the startup phase of a client connection (SSL/GSS answer, cancel routing, authentication, upstream
@@ -35,12 +42,26 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     private var accumulator = MessageAccumulator(direction: .frontend)
     private var clientAddress = "unknown"
     private var applicationName: String?
+    /// Plain text, TLS handshake under way (no plain-text error can be sent then), or TLS running.
+    private var tlsState: TLSState = .none
+    private var authTimer: Scheduled<Void>?
+    /// Whether this connection holds a server-wide slot of the limiter.
+    private var holdsSlot = false
+
+    private enum TLSState {
+        case none
+        case handshaking
+        case established
+    }
 
     init(environment: SessionEnvironment, sessionID: String) {
         self.environment = environment
         self.sessionID = sessionID
         let credentials = environment.credentials
-        self.machine = ClientStartupStateMachine(lookup: { credentials[$0] })
+        let encryption = environment.tls.map {
+            ClientEncryptionPolicy(tlsAvailable: true, tlsRequired: $0.required, channelBinding: $0.channelBinding)
+        }
+        self.machine = ClientStartupStateMachine(lookup: { credentials[$0] }, encryption: encryption ?? .unavailable)
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -48,7 +69,29 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
             self.clientAddress = "\(remote.ipAddress ?? "local"):\(remote.port ?? 0)"
         }
         self.publish(.connectionOpened(clientAddress: self.clientAddress))
+        self.authTimer = context.eventLoop.assumeIsolated().scheduleTask(in: self.environment.authTimeout) {
+            self.authenticationTimedOut(context: context)
+        }
         context.fireChannelActive()
+    }
+
+    /// As PostgreSQL's authentication_timeout: FATAL 57014, then close. During a TLS handshake no message can be
+    /// sent (the client expects TLS records), so the connection just closes.
+    private func authenticationTimedOut(context: ChannelHandlerContext) {
+        self.authTimer = nil
+        guard self.phase == .startupPacket || self.phase == .messages else { return }
+        if self.tlsState == .handshaking {
+            self.phase = .done
+            self.publish(.connectionClosed(reason: "authentication timeout during the TLS handshake"))
+            context.close(promise: nil)
+            return
+        }
+        self.perform(.fail(.fatal("57014", "canceling authentication due to timeout")), context: context)
+    }
+
+    private func cancelAuthTimer() {
+        self.authTimer?.cancel()
+        self.authTimer = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -64,6 +107,11 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
                             self.publish(
                                 .authenticating(
                                     pseudoUser: user, database: packet.parameter("database") ?? user))
+                        }
+                        // As PostgreSQL: the server-wide limit is checked before authentication.
+                        guard self.takeSlot(context: context) else {
+                            self.perform(.fail(.fatal("53300", "sorry, too many clients already")), context: context)
+                            break
                         }
                     }
                     self.perform(self.machine.startupPacket(packet), context: context)
@@ -118,6 +166,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
             var buffer = context.channel.allocator.buffer(capacity: 1)
             buffer.writeInteger(UInt8(ascii: "N"))
             context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
+        case .acceptEncryption:
+            self.startTLS(context: context)
         case .forwardCancel(let pid, let key):
             self.phase = .done
             self.forwardCancel(processID: pid, secretKey: key, context: context)
@@ -130,6 +180,13 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
             request.encode(into: &buffer)
             context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
         case .connectUpstream(let credential, let database, let parameters, let negotiate):
+            self.cancelAuthTimer()
+            let user = credential.pseudoUser
+            guard self.takeUserSlot(user, context: context) else {
+                self.perform(
+                    .fail(.fatal("53300", "too many connections for role \"\(user.name)\"")), context: context)
+                return
+            }
             self.connectUpstream(
                 credential, database: database, parameters: parameters, negotiate: negotiate, context: context)
         case .fail(let error):
@@ -137,6 +194,60 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
             self.publish(.refused(pseudoUser: self.machine.pseudoUserName, error: error.recorded))
             self.sendFatal(error, context: context)
         }
+    }
+
+    /// Answers 'S' in clear text, then puts TLS in front of this handler. Bytes the client sent after its
+    /// SSLRequest, before the handshake, were not protected by TLS: they are refused, never read as the startup
+    /// (PostgreSQL's fix for CVE-2021-23214). Bytes arriving later go to the TLS handler, which fails on them.
+    private func startTLS(context: ChannelHandlerContext) {
+        var buffer = context.channel.allocator.buffer(capacity: 1)
+        buffer.writeInteger(UInt8(ascii: "S"))
+        context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
+        guard self.startupBuffer.readableBytes == 0 else {
+            self.startupBuffer.clear()
+            self.perform(
+                .fail(
+                    .fatal(
+                        "08P01", "received unencrypted data after SSL request",
+                        detail: "This could be either a client-software bug or evidence of an attempted "
+                            + "man-in-the-middle attack.")),
+                context: context)
+            return
+        }
+        guard let tls = self.environment.tls else { return }
+        do {
+            try context.pipeline.syncOperations.addHandler(tls.makeHandler(), position: .first)
+            self.tlsState = .handshaking
+        } catch {
+            self.phase = .done
+            context.close(promise: nil)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? TLSUserEvent, case .handshakeCompleted = event {
+            self.tlsState = .established
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    /// A server-wide slot, given back when the connection closes.
+    private func takeSlot(context: ChannelHandlerContext) -> Bool {
+        guard !self.holdsSlot else { return true }
+        let limiter = self.environment.limiter
+        guard limiter.acquire() else { return false }
+        self.holdsSlot = true
+        context.channel.closeFuture.whenComplete { _ in limiter.release() }
+        return true
+    }
+
+    /// One of the pseudo user's `max_connections` slots, given back when the connection closes.
+    private func takeUserSlot(_ user: PseudoUser, context: ChannelHandlerContext) -> Bool {
+        let limiter = self.environment.limiter
+        guard limiter.acquire(user: user.name, limit: user.maxConnections) else { return false }
+        let name = user.name
+        context.channel.closeFuture.whenComplete { _ in limiter.release(user: name) }
+        return true
     }
 
     private func sendFatal(_ error: ErrorFields, context: ChannelHandlerContext) {
@@ -174,7 +285,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         let user = credential.pseudoUser
         let target = UpstreamTarget(
             host: user.upstream.host, port: user.upstream.port, user: user.upstream.user,
-            password: user.upstream.password, database: database, parameters: parameters)
+            password: user.upstream.password, database: database, parameters: parameters, tls: credential.upstreamTLS)
         let loopBoundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
         let loopBoundSelf = NIOLoopBound(self, eventLoop: context.eventLoop)
         UpstreamConnector.connect(target, on: context.eventLoop).whenComplete { result in
@@ -317,10 +428,15 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if self.tlsState == .handshaking, self.phase != .done {
+            self.phase = .done
+            self.publish(.connectionClosed(reason: "TLS handshake failed: \(error)"))
+        }
         context.close(promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        self.cancelAuthTimer()
         if self.phase != .done {
             self.phase = .done
             self.publish(.connectionClosed(reason: "client disconnected during startup"))

@@ -5,17 +5,41 @@ public struct ClientCredential: Sendable {
     public var pseudoUser: PseudoUser
     /// Precomputed once at start-up, so a SCRAM exchange costs no PBKDF2 per connection.
     public var scramVerifier: SCRAMVerifier?
+    /// The TLS context toward this user's upstream, built once at start-up.
+    public var upstreamTLS: UpstreamTLS
 
-    public init(pseudoUser: PseudoUser, scramVerifier: SCRAMVerifier?) {
+    public init(pseudoUser: PseudoUser, scramVerifier: SCRAMVerifier?, upstreamTLS: UpstreamTLS = .disabled) {
         self.pseudoUser = pseudoUser
         self.scramVerifier = scramVerifier
+        self.upstreamTLS = upstreamTLS
     }
+}
+
+/// What the proxy offers clients that ask for encryption.
+public struct ClientEncryptionPolicy: Sendable {
+    /// SSLRequest is answered `S` (a certificate is configured).
+    public var tlsAvailable: Bool
+    /// A StartupMessage that did not come over TLS is refused.
+    public var tlsRequired: Bool
+    /// Offered as SCRAM-SHA-256-PLUS over TLS; nil offers SCRAM-SHA-256 only.
+    public var channelBinding: SCRAMChannelBinding?
+
+    public init(tlsAvailable: Bool, tlsRequired: Bool = false, channelBinding: SCRAMChannelBinding? = nil) {
+        self.tlsAvailable = tlsAvailable
+        self.tlsRequired = tlsRequired
+        self.channelBinding = channelBinding
+    }
+
+    /// No certificate: every SSLRequest gets `N`.
+    public static let unavailable = ClientEncryptionPolicy(tlsAvailable: false)
 }
 
 /// The proxy's side of a client's startup: answer SSL/GSS requests, route cancels, authenticate the pseudo user.
 /// Pure: every input returns an action for the handler to carry out.
 public struct ClientStartupStateMachine {
     public enum Action {
+        /// Answer an SSLRequest with 'S'; the TLS handshake follows, then the real startup packet inside TLS.
+        case acceptEncryption
         /// Answer an SSLRequest or GSSENCRequest with 'N' and wait for the real startup packet.
         case refuseEncryption
         /// A CancelRequest: look the key up and forward it; then close.
@@ -28,8 +52,16 @@ public struct ClientStartupStateMachine {
         case wait
     }
 
+    /// What was settled before the StartupMessage, as PostgreSQL's ProcessStartupPacket tracks it: each of SSL and
+    /// GSS may be asked once (libpq asks GSS first, then SSL), and nothing more once TLS runs.
+    private struct Negotiation {
+        var sslAnswered = false
+        var gssAnswered = false
+        var encrypted = false
+    }
+
     private enum State {
-        case awaitingStartup(encryptionAnswered: Bool)
+        case awaitingStartup(Negotiation)
         case awaitingPassword(Pending, method: PasswordExchange)
         case authenticated
         case failed
@@ -49,15 +81,20 @@ public struct ClientStartupStateMachine {
         case scram(SCRAMServer)
     }
 
-    private var state: State = .awaitingStartup(encryptionAnswered: false)
+    private var state: State = .awaitingStartup(Negotiation())
     private let lookup: (String) -> ClientCredential?
     private let makeSalt: () -> [UInt8]
+    private let encryption: ClientEncryptionPolicy
+    /// Whether the session runs over TLS (decided before the StartupMessage).
+    public private(set) var isEncrypted = false
 
     public init(
         lookup: @escaping (String) -> ClientCredential?,
+        encryption: ClientEncryptionPolicy = .unavailable,
         makeSalt: @escaping () -> [UInt8] = { (0..<4).map { _ in UInt8.random(in: 0...255) } }
     ) {
         self.lookup = lookup
+        self.encryption = encryption
         self.makeSalt = makeSalt
     }
 
@@ -66,15 +103,29 @@ public struct ClientStartupStateMachine {
     public private(set) var database: String?
 
     public mutating func startupPacket(_ packet: StartupPacket) -> Action {
-        guard case .awaitingStartup(let encryptionAnswered) = self.state else {
+        guard case .awaitingStartup(var negotiation) = self.state else {
             return self.fail(.protocolViolation("unexpected startup packet"))
         }
         switch packet {
-        case .sslRequest, .gssEncryptionRequest:
-            guard !encryptionAnswered else {
-                return self.fail(.protocolViolation("SSL or GSS encryption requested twice"))
+        case .sslRequest:
+            guard !negotiation.sslAnswered, !negotiation.encrypted else {
+                return self.fail(.protocolViolation("SSL encryption requested twice"))
             }
-            self.state = .awaitingStartup(encryptionAnswered: true)
+            negotiation.sslAnswered = true
+            if self.encryption.tlsAvailable {
+                negotiation.encrypted = true
+                self.isEncrypted = true
+                self.state = .awaitingStartup(negotiation)
+                return .acceptEncryption
+            }
+            self.state = .awaitingStartup(negotiation)
+            return .refuseEncryption
+        case .gssEncryptionRequest:
+            guard !negotiation.gssAnswered, !negotiation.encrypted else {
+                return self.fail(.protocolViolation("GSS encryption requested twice or inside SSL"))
+            }
+            negotiation.gssAnswered = true
+            self.state = .awaitingStartup(negotiation)
             return .refuseEncryption
         case .cancel(let pid, let key):
             self.state = .failed
@@ -92,6 +143,16 @@ public struct ClientStartupStateMachine {
             return self.fail(.fatal("28000", "no PostgreSQL user name specified in startup packet"))
         }
         self.pseudoUserName = user
+        if self.encryption.tlsRequired && !self.isEncrypted {
+            // As a pg_hba.conf that has only hostssl lines; said before the user is looked up, so it reveals nothing.
+            let database = parameters.first(where: { $0.0 == "database" })?.1 ?? user
+            return self.fail(
+                .fatal(
+                    "28000",
+                    "pgreel accepts only encrypted connections: user \"\(user)\", database \"\(database)\", "
+                        + "no encryption",
+                    hint: "Connect with SSL: sslmode=require, verify-ca or verify-full."))
+        }
         if parameters.contains(where: { $0.0 == "replication" && $0.1 != "false" && $0.1 != "off" && $0.1 != "0" }) {
             return self.fail(.fatal("0A000", "replication connections are not supported by pgreel"))
         }
@@ -124,7 +185,11 @@ public struct ClientStartupStateMachine {
             return .sendAuthentication(.md5Password(salt: salt), negotiate: negotiate)
         case .scramSHA256:
             self.state = .awaitingPassword(pending, method: .scramInitial)
-            return .sendAuthentication(.sasl(mechanisms: ["SCRAM-SHA-256"]), negotiate: negotiate)
+            var mechanisms = [SCRAMServer.mechanism]
+            if self.offeredBinding != nil {
+                mechanisms.append(SCRAMServer.mechanismPlus)
+            }
+            return .sendAuthentication(.sasl(mechanisms: mechanisms), negotiate: negotiate)
         }
     }
 
@@ -150,27 +215,33 @@ public struct ClientStartupStateMachine {
                 return self.authenticated(pending)
             case .scramInitial:
                 let (mechanism, data) = try PasswordMessage.saslInitial(from: payload)
-                guard mechanism == "SCRAM-SHA-256" else {
+                let plus = mechanism == SCRAMServer.mechanismPlus && self.offeredBinding != nil
+                guard mechanism == SCRAMServer.mechanism || plus else {
                     return self.fail(
                         .protocolViolation("client selected an invalid SASL authentication mechanism"))
                 }
                 guard let verifier = pending.credential.scramVerifier else {
                     return self.fail(.passwordFailed(user: user.name))
                 }
-                var server = SCRAMServer(verifier: verifier)
+                var server = SCRAMServer(verifier: verifier, channelBinding: self.offeredBinding, clientChosePlus: plus)
+                self.scramMechanism = mechanism
                 let serverFirst = try server.receiveClientFirst(data)
                 self.state = .awaitingPassword(pending, method: .scram(server))
                 return .sendAuthentication(.saslContinue(data: serverFirst), negotiate: nil)
             case .scram(var server):
-                do {
-                    let serverFinal = try server.receiveClientFinal(Array(payload.readableBytesView))
-                    self.state = .authenticated
+                let result = Result { () throws(SCRAMError) in
+                    try server.receiveClientFinal(Array(payload.readableBytesView))
+                }
+                switch result {
+                case .success(let serverFinal):
                     let action = self.authenticated(pending)
                     // SASLFinal must reach the client before AuthenticationOk; the handler sends it first.
                     self.serverFinal = serverFinal
                     return action
-                } catch .authenticationFailed {
+                case .failure(let error) where error == .authenticationFailed:
                     return self.fail(.passwordFailed(user: user.name))
+                case .failure(let error):
+                    return self.fail(.protocolViolation("SCRAM authentication failed: \(error)"))
                 }
             }
         } catch let violation as ProtocolViolation {
@@ -182,6 +253,14 @@ public struct ClientStartupStateMachine {
 
     /// The SASLFinal payload to send before AuthenticationOk, after a successful SCRAM exchange.
     public private(set) var serverFinal: [UInt8]?
+
+    /// The SASL mechanism the client chose ("SCRAM-SHA-256" or "SCRAM-SHA-256-PLUS"), once it has.
+    public private(set) var scramMechanism: String?
+
+    /// The channel binding SCRAM-SHA-256-PLUS offers: only over TLS, and only when the certificate allows one.
+    private var offeredBinding: SCRAMChannelBinding? {
+        self.isEncrypted ? self.encryption.channelBinding : nil
+    }
 
     private mutating func authenticated(_ pending: Pending) -> Action {
         self.state = .authenticated

@@ -17,25 +17,43 @@ public final class ProxyServer: Sendable {
     private let connections = ConnectionRegistry()
     private let counter = ManagedAtomicCounter()
     private let shuttingDown = NIOLockedValueBox(false)
+    /// Sessions counted against `--max-connections` and the users' `max_connections`.
+    public let limiter: ConnectionLimiter
 
+    /// Loads what TLS needs (the proxy's certificate and key, each upstream's root certificates) once, so a bad
+    /// file stops the proxy at startup rather than failing every session.
+    ///
     /// - Parameter group: the event loops to run on; default: one per core.
     public init(
         configuration: ProxyConfiguration, bus: EventBus = EventBus(),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
-    ) {
+    ) throws(TLSSetupError) {
         self.configuration = configuration
         self.bus = bus
         self.group = group
-        self.writer = configuration.recording ? SessionFileWriter() : nil
+        self.limiter = ConnectionLimiter(maxConnections: configuration.maxConnections)
+        let clientTLS = try configuration.tls.map { (files) throws(TLSSetupError) in
+            try ClientTLS(certificatePath: files.certificatePath, keyPath: files.keyPath, required: files.required)
+        }
+        var upstreamTLS: [UpstreamTLSSettings: UpstreamTLS] = [:]
         var credentials: [String: ClientCredential] = [:]
         for user in configuration.users {
             let verifier = user.password.map { SCRAMVerifier.generate(password: $0) }
-            credentials[user.name] = ClientCredential(pseudoUser: user, scramVerifier: verifier)
+            let tls: UpstreamTLS
+            if let built = upstreamTLS[user.upstreamTLS] {
+                tls = built
+            } else {
+                tls = try UpstreamTLS(user.upstreamTLS)
+                upstreamTLS[user.upstreamTLS] = tls
+            }
+            credentials[user.name] = ClientCredential(pseudoUser: user, scramVerifier: verifier, upstreamTLS: tls)
         }
+        self.writer = configuration.recording ? SessionFileWriter() : nil
         self.environment = SessionEnvironment(
             credentials: credentials, bus: bus, cancelKeys: self.cancelKeys, writer: self.writer,
             sessionsDirectory: configuration.sessionsDirectory, maxRecordedRows: configuration.maxRecordedRows,
-            shuttingDown: self.shuttingDown)
+            shuttingDown: self.shuttingDown, tls: clientTLS, limiter: self.limiter,
+            authTimeout: .seconds(Int64(configuration.authTimeout)))
     }
 
     /// Binds the listening socket and starts accepting. Returns the bound address (useful with port 0).

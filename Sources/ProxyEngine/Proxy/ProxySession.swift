@@ -17,6 +17,9 @@ final class ProxySession {
     private let started = Date()
     private let startedMonotonic = DispatchTime.now().uptimeNanoseconds
     private var ended = false
+    /// The transaction state listeners last heard of: ReadyForQuery repeats it after every query, and only a
+    /// change is news (a flood of `idle` events would cost the dashboard a third of its work for nothing).
+    private var publishedTransactionState: TransactionState?
     private(set) var clientSentTerminate = false
     private let shuttingDown: NIOLockedValueBox<Bool>
 
@@ -107,7 +110,8 @@ final class ProxySession {
             case .result(let result, let at):
                 self.emit(SessionEvent(timestamp: at, payload: .result(result)))
             case .transactionState(let state):
-                if self.bus.isObserved {
+                if state != self.publishedTransactionState, self.bus.isObserved {
+                    self.publishedTransactionState = state
                     self.bus.publish(ProxyEvent(sessionID: self.id, kind: .transactionState(state)))
                 }
             case .notice(let notice):

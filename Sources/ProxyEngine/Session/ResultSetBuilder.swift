@@ -73,7 +73,7 @@ struct ResultSetBuilder {
         if self.set.rowCount > self.set.rows.count {
             self.set.rowsTruncated = true
             if !self.digestImpossible, let hasher = self.hasher {
-                self.set.rowsDigest = "sha256:" + hasher.finalize().map { String(format: "%02x", $0) }.joined()
+                self.set.rowsDigest = RowsDigest.text(hasher.finalize())
             }
         }
         return self.set

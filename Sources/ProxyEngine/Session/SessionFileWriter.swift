@@ -25,18 +25,25 @@ public final class SessionFileWriter: @unchecked Sendable {
         public var highWatermarkEvents: Int
         public var lowWatermarkBytes: Int
         public var lowWatermarkEvents: Int
+        /// After writing a batch, the thread waits this long before it looks for more work, so that under load
+        /// each session gets one `write` per interval instead of one per event, and the proxy's threads never
+        /// have to wake the writer (it is not asleep on the condition then). It bounds how old the newest event
+        /// in a file can be: a `kill -9` loses at most this much of the recording.
+        public var batchInterval: Duration
 
         public init(
             highWatermarkBytes: Int = 4 << 20, highWatermarkEvents: Int = 20_000,
-            lowWatermarkBytes: Int = 1 << 20, lowWatermarkEvents: Int = 5_000
+            lowWatermarkBytes: Int = 1 << 20, lowWatermarkEvents: Int = 5_000,
+            batchInterval: Duration = .milliseconds(2)
         ) {
             self.highWatermarkBytes = highWatermarkBytes
             self.highWatermarkEvents = highWatermarkEvents
             self.lowWatermarkBytes = min(lowWatermarkBytes, highWatermarkBytes)
             self.lowWatermarkEvents = min(lowWatermarkEvents, highWatermarkEvents)
+            self.batchInterval = max(batchInterval, .zero)
         }
 
-        /// 4 MiB or 20,000 events up, 1 MiB and 5,000 events down.
+        /// 4 MiB or 20,000 events up, 1 MiB and 5,000 events down, a batch every 2 ms at most.
         public static let `default` = Limits()
     }
 
@@ -195,6 +202,8 @@ public final class SessionFileWriter: @unchecked Sendable {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(64 * 1024)
         var batch: [SessionRecorder] = []
+        let (napSeconds, napAttoseconds) = self.limits.batchInterval.components
+        let napNanoseconds = Int(napSeconds) * 1_000_000_000 + Int(napAttoseconds / 1_000_000_000)
         while true {
             self.lock.lock()
             while self.ready.isEmpty, self.state != .stopping {
@@ -226,6 +235,20 @@ public final class SessionFileWriter: @unchecked Sendable {
                 buffer = []
                 buffer.reserveCapacity(64 * 1024)
             }
+            if napNanoseconds > 0, self.lock.withLock({ self.state == .running }) {
+                Self.sleep(nanoseconds: napNanoseconds)
+            }
+        }
+    }
+}
+
+extension SessionFileWriter {
+    /// Sleeps the whole interval, also when a signal interrupts it.
+    fileprivate static func sleep(nanoseconds: Int) {
+        var request = timespec(tv_sec: nanoseconds / 1_000_000_000, tv_nsec: nanoseconds % 1_000_000_000)
+        var remaining = timespec()
+        while nanosleep(&request, &remaining) != 0, errno == EINTR {
+            request = remaining
         }
     }
 }

@@ -3,7 +3,8 @@ import NIOCore
 /// The frontend side of a connection's startup: authenticate to a real PostgreSQL with real credentials.
 /// Pure: it says what to send and when the session is ready; the handler does the I/O.
 ///
-/// Supports trust, cleartext, md5 and SCRAM-SHA-256, as libpq does without GSS/SSPI.
+/// Supports trust, cleartext, md5, SCRAM-SHA-256 and, over TLS, SCRAM-SHA-256-PLUS, as libpq does without GSS/SSPI;
+/// `channel_binding` decides as in libpq whether binding is used, and with `require` no other method is accepted.
 public struct UpstreamStartupStateMachine {
     public enum Action: Equatable {
         case send(ByteBuffer)
@@ -23,11 +24,14 @@ public struct UpstreamStartupStateMachine {
     private var state: State = .awaitingAuthentication
     private let user: String
     private let password: String?
+    private let security: UpstreamSecurity
     private var handshake = UpstreamHandshake()
 
-    public init(user: String, password: String?) {
+    public init(user: String, password: String?, security: UpstreamSecurity = .plaintext) {
         self.user = user
         self.password = password
+        self.security = security
+        self.handshake.tlsVersion = security.tlsVersion
     }
 
     public mutating func message(id: UInt8, payload: ByteBuffer) -> Action {
@@ -79,8 +83,12 @@ public struct UpstreamStartupStateMachine {
 
     private mutating func authentication(_ request: AuthenticationRequest) throws -> Action {
         var out = ByteBuffer()
+        if self.security.channelBinding == .require {
+            try self.checkBindingRequired(request)
+        }
         switch (self.state, request) {
         case (.awaitingAuthentication, .ok):
+            self.handshake.authentication = "trust"
             self.state = .awaitingReady
             return .none
         case (.scramInProgress(let client), .ok):
@@ -92,20 +100,44 @@ public struct UpstreamStartupStateMachine {
             return .none
         case (.awaitingAuthentication, .cleartextPassword):
             PasswordMessage.encodePassword(try self.requirePassword(), into: &out)
+            self.handshake.authentication = "password"
             return .send(out)
         case (.awaitingAuthentication, .md5Password(let salt)):
             let response = MD5Password.response(user: self.user, password: try self.requirePassword(), salt: salt)
             PasswordMessage.encodePassword(response, into: &out)
+            self.handshake.authentication = "md5"
             return .send(out)
         case (.awaitingAuthentication, .sasl(let mechanisms)):
-            guard mechanisms.contains("SCRAM-SHA-256") else {
+            let password = try self.requirePassword()
+            var client: SCRAMClient
+            let mechanism: String
+            if self.security.channelBinding != .disable, let binding = self.security.bindingData,
+                mechanisms.contains(SCRAMServer.mechanismPlus)
+            {
+                mechanism = SCRAMServer.mechanismPlus
+                client = SCRAMClient(username: self.user, password: password, channelBinding: binding)
+            } else if self.security.channelBinding == .require {
+                if mechanisms.contains(SCRAMServer.mechanismPlus) {
+                    throw UpstreamError.channelBindingRequired(
+                        "the server's certificate is signed with an algorithm that tls-server-end-point cannot bind "
+                            + "to (Ed25519, RSA-PSS ...)")
+                }
+                throw UpstreamError.channelBindingRequired(
+                    "the server did not offer SCRAM-SHA-256-PLUS (it offers \(mechanisms.joined(separator: ", ")))")
+            } else if mechanisms.contains(SCRAMServer.mechanism) {
+                mechanism = SCRAMServer.mechanism
+                // "y": we could bind over this TLS connection, but the server did not offer it.
+                let couldBind = self.security.isEncrypted && self.security.channelBinding != .disable
+                    && !mechanisms.contains(SCRAMServer.mechanismPlus)
+                client = SCRAMClient(username: self.user, password: password, couldBind: couldBind)
+            } else {
                 throw UpstreamError.unsupportedAuthentication(
                     "the server offers SASL mechanisms \(mechanisms.joined(separator: ", ")), none of which pgreel supports")
             }
-            var client = SCRAMClient(username: self.user, password: try self.requirePassword())
             let first = client.clientFirstMessage()
             self.state = .scramInProgress(client)
-            PasswordMessage.encodeSASLInitial(mechanism: "SCRAM-SHA-256", data: first, into: &out)
+            self.handshake.authentication = mechanism
+            PasswordMessage.encodeSASLInitial(mechanism: mechanism, data: first, into: &out)
             return .send(out)
         case (.scramInProgress(var client), .saslContinue(let data)):
             let final: [UInt8]
@@ -132,6 +164,26 @@ public struct UpstreamStartupStateMachine {
         }
     }
 
+    /// With channel_binding=require, only SCRAM-SHA-256-PLUS may authenticate: a password is never sent to a server
+    /// (or a man in the middle) that has not proven it holds the certificate's key, and a server that lets us in
+    /// without SCRAM is refused.
+    private func checkBindingRequired(_ request: AuthenticationRequest) throws {
+        switch (self.state, request) {
+        case (.awaitingAuthentication, .ok):
+            throw UpstreamError.channelBindingRequired("the server authenticated pgreel without channel binding")
+        case (.awaitingAuthentication, .cleartextPassword):
+            throw UpstreamError.channelBindingRequired("the server asked for a cleartext password")
+        case (.awaitingAuthentication, .md5Password):
+            throw UpstreamError.channelBindingRequired("the server asked for an md5 password")
+        case (.awaitingAuthentication, .sasl):
+            guard self.security.isEncrypted else {
+                throw UpstreamError.channelBindingRequired("the connection is not encrypted")
+            }
+        default:
+            break
+        }
+    }
+
     private func requirePassword() throws -> String {
         guard let password = self.password else { throw UpstreamError.passwordRequired }
         return password
@@ -144,8 +196,32 @@ public struct UpstreamHandshake: Sendable, Equatable {
     public var backendKey: BackendKeyData?
     public var notices: [ErrorFields] = []
     public var transactionState: TransactionState = .idle
+    /// How pgreel authenticated: "trust", "password", "md5", "SCRAM-SHA-256" or "SCRAM-SHA-256-PLUS".
+    public var authentication: String?
+    /// The negotiated TLS version ("TLSv1.3"), nil on a plain-text connection.
+    public var tlsVersion: String?
 
     public init() {}
+}
+
+/// What the connection offers the authentication: whether TLS is on, the channel binding data taken from the
+/// server's certificate, and the `channel_binding` policy.
+public struct UpstreamSecurity: Sendable, Equatable {
+    public var tlsVersion: String?
+    /// `tls-server-end-point` over the certificate the server presented; nil without TLS or for a certificate whose
+    /// signature hash is unknown.
+    public var bindingData: SCRAMChannelBinding?
+    public var channelBinding: ChannelBindingMode
+
+    public init(tlsVersion: String?, bindingData: SCRAMChannelBinding?, channelBinding: ChannelBindingMode) {
+        self.tlsVersion = tlsVersion
+        self.bindingData = bindingData
+        self.channelBinding = channelBinding
+    }
+
+    public static let plaintext = UpstreamSecurity(tlsVersion: nil, bindingData: nil, channelBinding: .disable)
+
+    public var isEncrypted: Bool { self.tlsVersion != nil }
 }
 
 /// Why a connection to the real database could not be used. Descriptions never include a password.
@@ -157,6 +233,11 @@ public enum UpstreamError: Error, Equatable, CustomStringConvertible, Sendable {
     case unsupportedAuthentication(String)
     case protocolViolation(String)
     case closed
+    /// TLS could not be set up: the server does not offer it though sslmode demands it, or the handshake or the
+    /// certificate check failed.
+    case tls(String)
+    /// channel_binding=require, and the authentication the server asked for is not bound to the TLS channel.
+    case channelBindingRequired(String)
 
     public var description: String {
         switch self {
@@ -168,6 +249,9 @@ public enum UpstreamError: Error, Equatable, CustomStringConvertible, Sendable {
         case .unsupportedAuthentication(let reason): return reason
         case .protocolViolation(let reason): return "protocol violation: \(reason)"
         case .closed: return "the server closed the connection during startup"
+        case .tls(let reason): return reason
+        case .channelBindingRequired(let reason):
+            return "channel binding is required (channel_binding=require), but \(reason)"
         }
     }
 }

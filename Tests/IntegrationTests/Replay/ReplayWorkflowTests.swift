@@ -211,8 +211,8 @@ import Testing
         let file = try makeTemporaryDirectory(prefix: "pgreel-extended") + "/extended.json"
         try ("[\n" + events.joined(separator: ",\n") + "\n]\n").write(toFile: file, atomically: true, encoding: .utf8)
         let url = server.url(user: "postgres", database: database)
-        for safety in [[], ["--rollback"]] {
-            let result = try await Self.replay([file, "--db-url", url] + safety, password: nil)
+        for mode in [[], ["--rollback"], ["--no-pipeline"]] {
+            let result = try await Self.replay([file, "--db-url", url] + mode, password: nil)
             #expect(result.status == 0, "\(result)")
             #expect(
                 result.stdout.contains(
@@ -221,6 +221,70 @@ import Testing
                 result.stdout.contains(
                     "   Queries executed: 9\n   Errors: 1 (all as recorded)\n   Results matched: 10\n"))
         }
+    }
+
+    /// Queries sent ahead of the answers (the default) give exactly the verdicts of one-at-a-time replay: the
+    /// server runs them in order, an error inside a transaction aborts it for the next ones, a named statement is
+    /// parsed before anything that uses it is sent ahead.
+    @Test func queriesSentAheadGiveTheSameVerdictsAsOneAtATime() async throws {
+        let server = try await TestPostgres.shared()
+        let database = try await server.makeDatabase()
+        var events: [String] = []
+        var number = 0
+        func add(_ query: String, _ result: String) {
+            number += 1
+            events.append(
+                #"{"type":"query","timestamp":"2025-10-07T21:30:15Z","data":{"query_number":\#(number),\#(query)}}"#)
+            events.append(
+                #"{"type":"query_result","timestamp":"2025-10-07T21:30:15Z","data":{"query_number":\#(number),"#
+                    + result + "}}")
+        }
+        func double(_ value: Int) {
+            add(
+                #""sql":"SELECT $1::int * 2 AS v","protocol":"extended","statement_name":"st","#
+                    + #""parameters":[{"value":"\#(value)","format":"text"}]"#,
+                #""columns":["v"],"rows":[["\#(value * 2)"]],"row_count":1,"command_tag":"SELECT 1""#)
+        }
+        let empty = #""columns":[],"rows":[],"row_count":0"#
+        let unnamed = #","protocol":"extended","statement_name":"""#
+        add(#""sql":"BEGIN""#, empty + #","command_tag":"BEGIN""#)
+        for value in 1...100 { double(value) }
+        add(
+            #""sql":"INSERT INTO test_data (id, name, value) VALUES (10, 'ten', 10)""# + unnamed,
+            empty + #","command_tag":"INSERT 0 1""#)
+        add(
+            #""sql":"SELECT 1/0""# + unnamed,
+            empty + #","command_tag":null,"error":{"code":"22012","severity":"ERROR","message":"division by zero"}"#)
+        add(
+            #""sql":"SELECT 1""# + unnamed,
+            empty
+                + #","command_tag":null,"error":{"code":"25P02","severity":"ERROR","message":"current transaction "#
+                + #"is aborted, commands ignored until end of transaction block"}"#)
+        add(#""sql":"ROLLBACK""#, empty + #","command_tag":"ROLLBACK""#)
+        add(
+            #""sql":"SELECT count(*) AS n FROM test_data; SELECT 7 AS seven""#,
+            #""columns":["seven"],"rows":[["7"]],"row_count":1,"command_tag":"SELECT 1","result_sets":["#
+                + #"{"columns":["n"],"rows":[["3"]],"row_count":1,"command_tag":"SELECT 1"},"#
+                + #"{"columns":["seven"],"rows":[["7"]],"row_count":1,"command_tag":"SELECT 1"}]"#)
+        for value in 101...200 { double(value) }
+        let file = try makeTemporaryDirectory(prefix: "pgreel-pipeline") + "/pipeline.json"
+        try ("[\n" + events.joined(separator: ",\n") + "\n]\n").write(toFile: file, atomically: true, encoding: .utf8)
+        let url = server.url(user: "postgres", database: database)
+        var statuses: [[String]] = []
+        for mode in [[], ["--no-pipeline"]] {
+            let report = file + ".\(mode.count).report.json"
+            let result = try await Self.replay(
+                [file, "--db-url", url, "--quiet", "--report", report] + mode, password: nil)
+            #expect(result.status == 0, "\(mode): \(result)")
+            #expect(result.stdout.contains("Results matched: \(number)\n"), "\(mode): \(result.stdout)")
+            let files = try #require(try Self.json(report)["files"] as? [[String: Any]])
+            let queries = try #require(files.first?["queries"] as? [[String: Any]])
+            statuses.append(queries.compactMap { $0["status"] as? String })
+        }
+        #expect(statuses[0].count == number)
+        #expect(statuses[0] == statuses[1])
+        // The transaction was rolled back: the row inserted inside it is not there.
+        #expect(try await Self.table(server, database) == Self.seedTable)
     }
 
     // MARK: - Mismatches

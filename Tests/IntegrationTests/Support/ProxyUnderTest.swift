@@ -51,14 +51,20 @@ struct ProxyUnderTest {
     var url: String { "127.0.0.1:\(self.port)" }
 
     /// Runs psql through the proxy.
+    ///
+    /// - Parameters:
+    ///   - host: what psql connects to (`localhost` to check a certificate's host name).
+    ///   - environment: extra libpq settings (`PGSSLMODE`, `PGSSLROOTCERT`, `PGCHANNELBINDING` ...).
     func psql(
         _ sql: String, user: String = "pseudo_user", password: String? = nil, database: String = "postgres",
-        arguments: [String] = [], timeout: Duration = .seconds(60)
+        arguments: [String] = [], host: String = "127.0.0.1", environment extra: [String: String] = [:],
+        timeout: Duration = .seconds(60)
     ) async throws -> ProcessResult {
         var environment = ["PGCONNECT_TIMEOUT": "10", "PGSSLMODE": "prefer"]
         environment["PGPASSWORD"] = password ?? ""
         if password == nil { environment["PGPASSWORD"] = nil }
-        var args = ["-X", "-h", "127.0.0.1", "-p", "\(self.port)", "-U", user, "-d", database, "-v", "ON_ERROR_STOP=1"]
+        environment.merge(extra) { _, new in new }
+        var args = ["-X", "-h", host, "-p", "\(self.port)", "-U", user, "-d", database, "-v", "ON_ERROR_STOP=1"]
         if password == nil { args.append("-w") }
         args += arguments
         return try await ProcessRunner.run(try Tools.psql, args, environment: environment, stdin: sql, timeout: timeout)

@@ -104,9 +104,14 @@ public final class TestPostgres: Sendable {
 
     /// Starts a new server that belongs to the caller (who may stop, restart or `destroy()` it).
     ///
-    /// - Parameter configuration: extra `postgresql.conf` settings, written verbatim as `key = value`
-    ///   (quote string values yourself, e.g. `["log_statement": "'all'"]`).
-    public static func start(configuration: [String: String] = [:]) async throws -> TestPostgres {
+    /// - Parameters:
+    ///   - configuration: extra `postgresql.conf` settings, written verbatim as `key = value`
+    ///     (quote string values yourself, e.g. `["log_statement": "'all'"]`).
+    ///   - hba: a `pg_hba.conf` replacing the harness's own.
+    ///   - tls: a certificate and key for the server: `ssl = on` with them.
+    static func start(
+        configuration: [String: String] = [:], hba: String? = nil, tls: TestCertificates? = nil
+    ) async throws -> TestPostgres {
         let binDirectory = try Tools.postgresBinDirectory
         let owner = try ServerOwner.current()
         let directory = try Self.makeTemporaryDirectory(owner: owner)
@@ -134,7 +139,19 @@ public final class TestPostgres: Sendable {
             guard initdb.succeeded else {
                 throw TestPostgresError.setupFailed(step: "initdb", detail: initdb.description)
             }
-            try Self.writeFile(dataDirectory + "/pg_hba.conf", Self.hbaConfiguration, owner: owner)
+            try Self.writeFile(dataDirectory + "/pg_hba.conf", hba ?? Self.hbaConfiguration, owner: owner)
+            var configuration = configuration
+            if let tls {
+                // The server reads its key only if no one else may (0600, its own user).
+                try Self.writeFile(
+                    dataDirectory + "/server.crt", String(contentsOfFile: tls.certificate, encoding: .utf8), owner: owner)
+                try Self.writeFile(
+                    dataDirectory + "/server.key", String(contentsOfFile: tls.key, encoding: .utf8), owner: owner)
+                chmod(dataDirectory + "/server.key", 0o600)
+                configuration["ssl"] = "on"
+                configuration["ssl_cert_file"] = "'server.crt'"
+                configuration["ssl_key_file"] = "'server.key'"
+            }
             let baseConfiguration = try String(contentsOfFile: dataDirectory + "/postgresql.conf", encoding: .utf8)
 
             // The free port can be taken between our probe and the server's bind: retry with a new one.

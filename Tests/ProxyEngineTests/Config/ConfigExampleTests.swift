@@ -13,6 +13,11 @@ import Testing
         max_recorded_rows = 500
         log_format = "json"
         quiet = false
+        tls_cert = "/etc/pgreel/server.crt" # TLS toward clients: certificate chain (PEM)
+        tls_key = "/etc/pgreel/server.key"  # and its private key (mode 600)
+        tls_required = true                 # plain-text clients are refused
+        max_connections = 200               # client sessions at once
+        auth_timeout = 30                   # seconds a client has to authenticate
         upstream = "local"                  # for users without an upstream key
 
         [upstreams.local]
@@ -22,7 +27,7 @@ import Testing
         url = "postgresql://report%40corp:s3cr%3At@[::1]:6543/warehouse?sslmode=require&application_name=pgreel"
 
         [upstreams.staging]
-        url = "postgres://app@staging.example.com/app"
+        url = "postgres://app@staging.example.com/app?sslmode=verify-full&sslrootcert=/etc/pgreel/staging-ca.pem"
         password_env = "STAGING_DB_PASSWORD"
 
         [[users]]
@@ -63,6 +68,9 @@ import Testing
             """,
             0o600
         ),
+        "/etc/pgreel/server.crt": ("-----BEGIN CERTIFICATE-----", 0o644),
+        "/etc/pgreel/server.key": ("-----BEGIN PRIVATE KEY-----", 0o600),
+        "/etc/pgreel/staging-ca.pem": ("-----BEGIN CERTIFICATE-----", 0o644),
     ])
 
     static var expected: ProxyConfiguration {
@@ -82,14 +90,17 @@ import Testing
                         user: "report@corp", password: "s3cr:t", host: "::1", port: 6543, database: "warehouse",
                         parameters: ["sslmode": "require", "application_name": "pgreel"], scheme: "postgresql"
                     ),
-                    upstreamPasswordSource: .url, maxConnections: 5
+                    upstreamPasswordSource: .url, maxConnections: 5, upstreamTLS: UpstreamTLSSettings(mode: .require)
                 ),
                 PseudoUser(
                     name: "carol", authMethod: .trust,
                     upstream: UpstreamURL(
-                        user: "app", password: "staging-pw", host: "staging.example.com", database: "app"
+                        user: "app", password: "staging-pw", host: "staging.example.com", database: "app",
+                        parameters: ["sslmode": "verify-full", "sslrootcert": "/etc/pgreel/staging-ca.pem"]
                     ),
-                    upstreamPasswordSource: .environment(variable: "STAGING_DB_PASSWORD")
+                    upstreamPasswordSource: .environment(variable: "STAGING_DB_PASSWORD"),
+                    upstreamTLS: UpstreamTLSSettings(
+                        mode: .verifyFull, rootCertificates: .file("/etc/pgreel/staging-ca.pem"))
                 ),
                 PseudoUser(
                     name: "dave", password: "dave-secret", authMethod: .cleartext,
@@ -98,7 +109,10 @@ import Testing
                 ),
             ],
             sessionsDirectory: "/home/me/pgreel/sessions", recording: true, maxRecordedRows: 500, logFormat: .json,
-            quiet: false, configFile: "/etc/pgreel.toml", warnings: []
+            quiet: false,
+            tls: ClientTLSFiles(
+                certificatePath: "/etc/pgreel/server.crt", keyPath: "/etc/pgreel/server.key", required: true),
+            maxConnections: 200, authTimeout: 30, configFile: "/etc/pgreel.toml", warnings: []
         )
     }
 
@@ -111,7 +125,7 @@ import Testing
             configuration.users.map(\.upstream.masked) == [
                 "postgres://postgres:***@localhost:5432/postgres",
                 "postgresql://report%40corp:***@[::1]:6543/warehouse?application_name=pgreel&sslmode=require",
-                "postgres://app:***@staging.example.com:5432/app",
+                "postgres://app:***@staging.example.com:5432/app?sslmode=verify-full&sslrootcert=%2Fetc%2Fpgreel%2Fstaging-ca.pem",
                 "postgres://dave@db.example.com:5433/dave",
             ]
         )

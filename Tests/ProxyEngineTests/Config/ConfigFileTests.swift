@@ -93,17 +93,19 @@ import Testing
         (
             "max_recorded_row = 5",
             "p.toml: unknown key \"max_recorded_row\" (did you mean \"max_recorded_rows\"?); valid keys: listen, "
-                + "upstream, sessions, record, max_recorded_rows, log_format, quiet, upstreams, users"
+                + "upstream, sessions, record, max_recorded_rows, log_format, quiet, tls_cert, tls_key, tls_required, "
+                + "max_connections, auth_timeout, upstreams, users"
         ),
         (
             "log-format = \"json\"",
             "p.toml: unknown key \"log-format\" (did you mean \"log_format\"?); valid keys: listen, upstream, "
-                + "sessions, record, max_recorded_rows, log_format, quiet, upstreams, users"
+                + "sessions, record, max_recorded_rows, log_format, quiet, tls_cert, tls_key, tls_required, "
+                + "max_connections, auth_timeout, upstreams, users"
         ),
         (
             "colour = true",
             "p.toml: unknown key \"colour\"; valid keys: listen, upstream, sessions, record, max_recorded_rows, "
-                + "log_format, quiet, upstreams, users"
+                + "log_format, quiet, tls_cert, tls_key, tls_required, max_connections, auth_timeout, upstreams, users"
         ),
         (
             "[[users]]\nname = \"a\"\npasword = \"x\"",

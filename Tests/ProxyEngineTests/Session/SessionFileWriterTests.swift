@@ -305,6 +305,11 @@ struct SessionFileWriterTests {
             #expect(recorder.isBacklogged)
             recorder.flushAndWait()
             #expect(!recorder.isBacklogged)
+            // The handler runs on the writer thread right after the recorder went idle, outside its lock.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while drained.value == 0, ContinuousClock.now < deadline {
+                Thread.sleep(forTimeInterval: 0.001)
+            }
             #expect(drained.value == 1)
             #expect(recorder.failure?.contains("Input/output error") == true)
             #expect(recorder.discardedEvents == 50)
