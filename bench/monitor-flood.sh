@@ -189,3 +189,7 @@ printf '  %-30s %s\n' "pgreel CPU per transaction" "headless ${US_PROXY} µs, mo
 printf '  %-30s %s\n' "keys answered during flood" "$KEY_ANSWERED of $KEY_PRESSES, slowest ${KEY_WORST_MS} ms"
 printf '  %-30s %s\n' "monitor peak RSS (VmHWM)" "$((PEAK_KB / 1024)) MiB"
 printf '  %-30s %s\n' "last dashboard screen" "${QUERIES:-?} seen, ${DROPPED:-no events dropped}"
+# One line for bench/run.sh.
+echo "RESULT headless_tps=$TPS_PROXY monitor_tps=$TPS_MONITOR ratio=$RATIO headless_us=$US_PROXY" \
+    "monitor_us=$US_MONITOR keys=$KEY_ANSWERED/$KEY_PRESSES slowest_ms=$KEY_WORST_MS peak_mib=$((PEAK_KB / 1024))" \
+    "dropped=$(grep -o '[0-9,]*' <<<"${DROPPED:-0}" | tr -d , | head -n 1)"

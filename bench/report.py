@@ -93,7 +93,15 @@ def main():
     elif args.replay_note:
         extra.append(f"- Replay: {args.replay_note}")
     if args.monitor_line:
-        extra.append(f"- Monitor vs headless: {args.monitor_line}")
+        fields = dict(item.split("=", 1) for item in args.monitor_line.split() if "=" in item)
+        ratio = float(fields["ratio"]) if fields.get("ratio") else None
+        extra.append(
+            f"- Monitor vs headless (pgbench -S -c 8, dashboard in a 120x40 tmux): {fields.get('monitor_tps', '?')} vs "
+            f"{fields.get('headless_tps', '?')} tps → ratio {fields.get('ratio', '?')}; pgreel CPU "
+            f"{fields.get('monitor_us', '?')} vs {fields.get('headless_us', '?')} µs/tx; keys answered during the flood "
+            f"{fields.get('keys', '?')} (slowest {fields.get('slowest_ms', '?')} ms); monitor peak RSS "
+            f"{fields.get('peak_mib', '?')} MiB; events dropped for the dashboard {fields.get('dropped', '?')}")
+        status.append(("monitor ≥ 0.9 × headless throughput", ratio, 0.9))
     elif args.monitor_note:
         extra.append(f"- Monitor: {args.monitor_note}")
     if args.bouncer_note:

@@ -5,7 +5,7 @@
 # recording on and with --no-record, and pgbouncer in session mode (installed with apt-get when missing and
 # possible). Prints one table of medians and writes it as CSV and Markdown under bench/results/.
 #
-#   ROUNDS=3 DURATION=5 bash bench/run.sh      (defaults)
+#   ROUNDS=3 DURATION=3 bash bench/run.sh      (defaults)
 #   SMOKE=1 bash bench/run.sh                  (a ~20-second check that the script still works: CI may run it)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -13,7 +13,8 @@ PROJECT_DIR="$PWD"
 
 SMOKE="${SMOKE:-0}"
 ROUNDS="${ROUNDS:-3}"
-DURATION="${DURATION:-5}"
+# 3 s per pgbench run keeps the whole bench under 10 minutes (3 modes x 3 client counts x 4 targets x 3 rounds).
+DURATION="${DURATION:-3}"
 MODES=(simple extended prepared)
 CLIENTS=(1 8 32)
 BIG_ROWS="${BIG_ROWS:-1000000}"
@@ -32,6 +33,8 @@ cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     PGREEL_PGDATA="$WORK/pgdata" PGREEL_DB_PORT="$PGPORT" bash scripts/db.sh down >/dev/null 2>&1 || true
     [[ -n "${BOUNCER_PID:-}" ]] && kill "$BOUNCER_PID" 2>/dev/null || true
+    # Also a pgbouncer whose pid was never read (it failed to come up in time, or the script stopped early).
+    pkill -f "$WORK/bouncer/pgbouncer.ini" 2>/dev/null || true
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -82,14 +85,18 @@ pool_mode = session
 max_client_conn = 300
 default_pool_size = 64
 logfile = $WORK/bouncer/pgbouncer.log
+pidfile = $WORK/bouncer/pgbouncer.pid
 INI
     echo '"postgres" ""' > "$WORK/bouncer/users.txt"
     (( EUID == 0 )) && chown -R postgres: "$WORK/bouncer"
     as_postgres pgbouncer "$WORK/bouncer/pgbouncer.ini" >/dev/null 2>&1 &
-    BOUNCER_PID=$!
-    sleep 1
-    # The pgbouncer process itself (runuser, when used, is only its parent and burns no CPU).
-    BOUNCER_PID="$(pgrep -n -x pgbouncer)"
+    # The pgbouncer process itself, from its pid file ($! is a subshell or runuser, which burn no CPU).
+    BOUNCER_PID=""
+    for _ in $(seq 50); do
+        [[ -s "$WORK/bouncer/pgbouncer.pid" ]] && { BOUNCER_PID="$(cat "$WORK/bouncer/pgbouncer.pid")"; break; }
+        sleep 0.1
+    done
+    [[ -n "$BOUNCER_PID" ]] || die "pgbouncer did not start (see $WORK/bouncer/pgbouncer.log)"
 else
     BOUNCER_NOTE="pgbouncer not installed (apt-get install pgbouncer failed or not root)"
     log "$BOUNCER_NOTE"
@@ -188,7 +195,10 @@ fi
 # --- monitor vs headless ---------------------------------------------------------------------------------------
 MONITOR_NOTE=""
 if [[ -x bench/monitor-flood.sh ]] && "$PGREEL" monitor --help >/dev/null 2>&1; then
-    MONITOR_LINE="$(PGREEL_BIN="$PGREEL" BENCH_PGPORT="$PGPORT" DURATION="$DURATION" bash bench/monitor-flood.sh 2>/dev/null | tail -n 1 || true)"
+    log "monitor vs headless (bench/monitor-flood.sh)"
+    MONITOR_LINE="$(PGREEL_BINARY="$PGREEL" BENCH_ROUNDS="$ROUNDS" BENCH_SECONDS="$(( DURATION < 5 ? 5 : DURATION ))" \
+        bash bench/monitor-flood.sh 2>/dev/null | sed -n 's/^RESULT //p' | tail -n 1 || true)"
+    [[ -n "$MONITOR_LINE" ]] || MONITOR_NOTE="bench/monitor-flood.sh failed"
 else
     MONITOR_NOTE="pgreel monitor not available in this build"
 fi

@@ -56,35 +56,45 @@ public final class Dashboard: Sendable {
     }
 
     /// Takes over the terminal until the user quits (or `stop()`), then gives it back.
+    /// - Parameter replay: how `o` (the session browser) and the step-through replay find and replay session
+    ///   files; nil leaves them out.
     /// - Returns: the final state (for a goodbye line).
-    public func run(settings: DashboardSettings) async throws -> DashboardState {
+    public func run(settings: DashboardSettings, replay: ReplayLaunch? = nil) async throws -> DashboardState {
         let mailbox = self.mailbox
         let stop = self.stopRequest
         let bus = self.bus
         defer { bus.unsubscribe(mailbox) }
         let options = self.options
-        return try await withCheckedThrowingContinuation { continuation in
+        let workspace = replay.map { WorkspaceController(launch: $0) }
+        let result: Result<DashboardState, any Error> = await withCheckedContinuation { continuation in
             let thread = Thread {
                 do {
-                    let state = try Self.loop(settings: settings, options: options, mailbox: mailbox, stop: stop)
-                    continuation.resume(returning: state)
+                    let state = try Self.loop(
+                        settings: settings, options: options, mailbox: mailbox, stop: stop, workspace: workspace)
+                    continuation.resume(returning: .success(state))
                 } catch {
-                    continuation.resume(throwing: error)
+                    continuation.resume(returning: .failure(error))
                 }
             }
             thread.name = "pgreel-dashboard"
             thread.start()
         }
+        // A replay still open closes (and rolls back under --rollback) before the proxy goes.
+        await workspace?.shutdown(waitingAtMost: .seconds(3))
+        return try result.get()
     }
 
     /// The terminal thread.
     private static func loop(
-        settings: DashboardSettings, options: Options, mailbox: EventMailbox, stop: StopRequest
+        settings: DashboardSettings, options: Options, mailbox: EventMailbox, stop: StopRequest,
+        workspace controller: WorkspaceController?
     ) throws -> DashboardState {
         Self.yieldToTheProxy()
         let terminal = try CursesTerminal(useColor: options.useColor)
         defer { terminal.close() }
         var state = DashboardState(settings: settings, now: Date(), size: terminal.size)
+        // The session browser and the replay view, drawn instead of the live view while they are open.
+        let workspace = controller.map { WorkspaceHost(controller: $0, size: terminal.size) }
         let minimumFrameInterval = UInt64(1_000_000_000 / options.maxFramesPerSecond)
         // Drawing may use at most 1/budgetShare of one core: when a frame takes long (a slow machine, a debug
         // build, a huge terminal), frames that only show new events come less often. Keys still redraw at once.
@@ -101,11 +111,12 @@ public final class Dashboard: Sendable {
             switch input {
             case .resize(let size):
                 state.resize(to: size)
+                workspace?.resize(to: size)
                 terminal.repaintAll()
             case .key(.control("l")):
                 terminal.repaintAll()
             case .key(let key):
-                state.handle(key)
+                if workspace?.handle(key, live: state) != true { state.handle(key) }
             }
             dirty = true
             keyPressed = true
@@ -129,6 +140,7 @@ public final class Dashboard: Sendable {
                 state.apply(events)
                 dirty = true
             }
+            if workspace?.poll() == true { dirty = true }
             let current = DispatchTime.now().uptimeNanoseconds
             if current &- lastTick >= tickInterval {
                 state.tick(now: Date(), droppedEvents: mailbox.droppedCount)
@@ -138,8 +150,11 @@ public final class Dashboard: Sendable {
             let due = current &- lastFrame >= (keyPressed ? minimumFrameInterval : frameInterval)
             if dirty, due, !state.shouldQuit {
                 let size = terminal.size
-                if size != state.size { state.resize(to: size) }
-                terminal.draw(DashboardRenderer.render(state, size: size))
+                if size != state.size {
+                    state.resize(to: size)
+                    workspace?.resize(to: size)
+                }
+                terminal.draw(workspace?.render(size: size) ?? DashboardRenderer.render(state, size: size))
                 let finished = DispatchTime.now().uptimeNanoseconds
                 frameInterval = max(minimumFrameInterval, (finished &- current) &* budgetShare)
                 lastFrame = finished

@@ -24,7 +24,8 @@ struct Execution: Sendable {
 /// - COPY FROM STDIN sends the recorded data; COPY TO STDOUT collects the rows.
 ///
 /// Each extended query ends with its own Sync: the session file does not record where the client's Syncs were,
-/// so a pipeline is replayed one query at a time (a recorded "not executed" query is handled by `ReplaySession`).
+/// so each recorded query is its own unit (a recorded "not executed" query is handled by `ReplaySession`); several
+/// may still be sent before their answers are read (`sendAhead`, docs/replay.md "Pipelining").
 actor QueryExecutor {
     private let connection: ReplayConnection
     private let target: String
@@ -400,9 +401,11 @@ actor QueryExecutor {
         if self.safety == .readOnly, Self.readOnlyRefusal(query.sql) != nil {
             return false
         }
-        let words = SQLStatements.words(query.sql)
-        if words.contains(where: { $0 == "COPY" || $0 == "DEALLOCATE" || $0 == "DISCARD" }) {
-            return false
+        if Self.mayHoldBarrierWord(query.sql) {
+            let words = SQLStatements.words(query.sql)
+            if words.contains(where: { $0 == "COPY" || $0 == "DEALLOCATE" || $0 == "DISCARD" }) {
+                return false
+            }
         }
         guard query.queryProtocol == .extended else { return true }
         guard let statement = query.statementName, (query.maxRows ?? 0) == 0, (query.portalName ?? "").isEmpty else {
@@ -411,6 +414,26 @@ actor QueryExecutor {
         return statement.isEmpty
             || self.prepared[statement]
                 == ParseMessage(name: statement, sql: query.sql, parameterTypes: query.parameterTypes ?? [])
+    }
+
+    /// A quick look for COPY, DEALLOCATE or DISCARD in any case, before the exact (and slower) word scan.
+    static func mayHoldBarrierWord(_ sql: String) -> Bool {
+        let candidates: [[UInt8]] = [Array("copy".utf8), Array("deallocate".utf8), Array("discard".utf8)]
+        return sql.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            for index in bytes.indices {
+                let first = bytes[index] | 0x20
+                guard first == UInt8(ascii: "c") || first == UInt8(ascii: "d") else { continue }
+                for word in candidates where word[0] == first && index + word.count <= bytes.count {
+                    var same = true
+                    for offset in 1..<word.count where bytes[index + offset] | 0x20 != word[offset] {
+                        same = false
+                        break
+                    }
+                    if same { return true }
+                }
+            }
+            return false
+        } ?? true
     }
 
     /// Reads and drops the answers to every query sent ahead.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Monitor
 import ProxyEngine
+import Replay
 
 /// `pgreel monitor`: the recording proxy with a live terminal dashboard instead of the printed log.
 struct MonitorCommand: AsyncParsableCommand {
@@ -11,6 +12,8 @@ struct MonitorCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var options: ProxyOptions
+
+    @OptionGroup(title: "Step-through replay (o in the dashboard)") var replay: MonitorReplayOptions
 
     @Option(help: ArgumentHelp(
         "Queries the dashboard keeps on screen (default 10000); the session files keep every one.", valueName: "N"))
@@ -32,9 +35,24 @@ struct MonitorCommand: AsyncParsableCommand {
         }
         let configuration = try loadConfiguration(self.options)
         let environment = ProcessInfo.processInfo.environment
+        // A file to open at once is read (and its target resolved) before the screen is taken, so a bad one is
+        // one line and exit code 2, as with `pgreel replay`.
+        var initial: LoadedReplay?
+        if let file = self.replay.file {
+            do {
+                initial = try LoadedReplay.load(
+                    path: file, dbURL: self.replay.dbURL, environment: environment, options: self.replay.options)
+            } catch {
+                output.writeError("pgreel monitor: \(error)")
+                throw ExitCode(2)
+            }
+        }
+        let replayLaunch = ReplayLaunch(
+            sessionsDirectory: configuration.sessionsDirectory, dbURL: self.replay.dbURL, environment: environment,
+            options: self.replay.options, initial: initial)
         let server: ProxyServer
         do {
-            server = try ProxyServer(configuration: configuration)
+            server = try ProxyServer(configuration: configuration, group: self.options.eventLoopGroup)
         } catch {
             throw CLIError("\(error)")
         }
@@ -68,7 +86,7 @@ struct MonitorCommand: AsyncParsableCommand {
         dashboard.stopOnTerminationSignals()
         let final: DashboardState
         do {
-            final = try await dashboard.run(settings: settings)
+            final = try await dashboard.run(settings: settings, replay: replayLaunch)
         } catch {
             await server.shutdown()
             throw CLIError("\(error)")

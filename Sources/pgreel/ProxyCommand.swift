@@ -16,7 +16,7 @@ struct ProxyCommand: AsyncParsableCommand {
         let configuration = try loadConfiguration(self.options)
         let server: ProxyServer
         do {
-            server = try ProxyServer(configuration: configuration)
+            server = try ProxyServer(configuration: configuration, group: self.options.eventLoopGroup)
         } catch {
             throw CLIError("\(error)")
         }
@@ -24,9 +24,10 @@ struct ProxyCommand: AsyncParsableCommand {
         let useColor = TerminalStyle.shouldUseColor(
             isTTY: isatty(STDOUT_FILENO) == 1, environment: ProcessInfo.processInfo.environment)
         // Subscribe before starting so not even the first connection's events are missed. In quiet mode only
-        // problems are asked for, so the engine does not even build the per-query events.
-        let stream = server.bus.subscribe(
-            bufferSize: 50_000, interest: configuration.quiet ? .problemsOnly : .everything)
+        // problems are asked for, so the engine does not even build the per-query events. A mailbox, read every
+        // few milliseconds, rather than a stream: publishing then wakes nobody, and a batch of lines is one write.
+        let mailbox = server.bus.mailbox(
+            capacity: 50_000, interest: configuration.quiet ? .problemsOnly : .everything)
         let address: String
         do {
             try await server.start()
@@ -53,13 +54,32 @@ struct ProxyCommand: AsyncParsableCommand {
                     recording: configuration.recording, color: useColor, tls: configuration.bannerTLS))
         }
 
-        let printer = Task {
+        let printer = Task.detached {
             let text = HeadlessLogFormatter(options: .init(color: useColor))
             let json = JSONLogFormatter()
-            for await event in stream {
-                switch configuration.logFormat {
-                case .text: output.write(lines: text.lines(for: event))
-                case .json: output.write(json.line(for: event))
+            var events: [ProxyEvent] = []
+            var lines: [String] = []
+            var dropped = 0
+            while true {
+                let closed = mailbox.isClosed
+                mailbox.swapEvents(&events)
+                lines.removeAll(keepingCapacity: true)
+                for event in events {
+                    switch configuration.logFormat {
+                    case .text: lines += text.lines(for: event)
+                    case .json: lines.append(json.line(for: event))
+                    }
+                }
+                output.write(lines: lines)
+                let nowDropped = mailbox.droppedCount
+                if nowDropped > dropped {
+                    // On stderr, so a JSON log stays one object per line.
+                    output.writeError("⚠️  \(nowDropped - dropped) log events dropped: the output is slower than the proxy")
+                    dropped = nowDropped
+                }
+                if closed { return }
+                if events.isEmpty {
+                    try? await Task.sleep(for: .milliseconds(10))
                 }
             }
         }

@@ -1,4 +1,6 @@
 import ArgumentParser
+import NIOCore
+import NIOPosix
 import ProxyEngine
 
 /// The options shared by `pgreel proxy` and `pgreel monitor`.
@@ -56,6 +58,24 @@ struct ProxyOptions: ParsableArguments {
     @Option(help: ArgumentHelp(
         "Seconds a client may take to authenticate before FATAL 57014 (default 60).", valueName: "SECONDS"))
     var authTimeout: Int?
+
+    @Option(help: ArgumentHelp(
+        "Event loop threads serving sessions (default: one per CPU core).", valueName: "N"))
+    var threads: Int?
+
+    func validate() throws {
+        if let threads = self.threads, !(1...256).contains(threads) {
+            throw ValidationError("--threads must be between 1 and 256")
+        }
+    }
+
+    /// The event loops sessions run on: `--threads` of them, or NIO's shared group (one per core).
+    var eventLoopGroup: any EventLoopGroup {
+        if let threads = self.threads {
+            return MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        }
+        return MultiThreadedEventLoopGroup.singleton
+    }
 
     var flags: CommandLineFlags {
         CommandLineFlags(

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Monitor
 import ProxyEngine
 import Replay
 
@@ -63,6 +64,9 @@ struct ReplayCommand: AsyncParsableCommand {
         help: "Send each query only after the previous answer (slower; durations without overlap).")
     var noPipeline = false
 
+    @Flag(help: "Step through the replay of one file in a terminal view (n steps, r runs, m runs to a mismatch).")
+    var tui = false
+
     func validate() throws {
         guard !self.files.isEmpty else { throw ValidationError("name at least one session file") }
         if self.readOnly, self.rollback {
@@ -73,6 +77,19 @@ struct ReplayCommand: AsyncParsableCommand {
         }
         if let speed = self.speed, !(speed.isFinite && speed > 0) {
             throw ValidationError("--speed must be a number above 0, e.g. 2 to replay twice as fast")
+        }
+        if self.tui {
+            guard self.files.count == 1 else { throw ValidationError("--tui steps through one file at a time") }
+            if self.report != nil || self.junit != nil {
+                throw ValidationError("--tui writes its report with w, beside the session file: leave out --report/--junit")
+            }
+            let headless = [
+                ("--quiet", self.quiet), ("--stop-on-mismatch", self.stopOnMismatch), ("--realtime", self.realtime),
+                ("--speed", self.speed != nil),
+            ]
+            if let (flag, _) = headless.first(where: { $0.1 }) {
+                throw ValidationError("\(flag) is for the headless replay; --tui steps at your pace")
+            }
         }
     }
 
@@ -89,6 +106,10 @@ struct ReplayCommand: AsyncParsableCommand {
     static let pipelineDepth = 64
 
     func run() async throws {
+        if self.tui {
+            try await self.runInTerminal()
+            return
+        }
         let started = Date()
         let clock = ContinuousClock.now
         let output = StandardOutput()
@@ -184,6 +205,41 @@ struct ReplayCommand: AsyncParsableCommand {
             options: options, output: output)
         if exitCode != 0 {
             throw ExitCode(exitCode)
+        }
+    }
+
+    /// `--tui`: the step-through replay view. The file and its target are checked first (exit code 2, one line, as
+    /// without --tui); afterwards the summary is printed, and the exit code is 0 only when every query was replayed
+    /// and matched (leaving before anything ran is 0 too).
+    private func runInTerminal() async throws {
+        let output = StandardOutput()
+        guard isatty(STDOUT_FILENO) == 1, isatty(STDIN_FILENO) == 1 else {
+            output.writeError("pgreel replay --tui needs a terminal; leave out --tui for the headless replay")
+            throw ExitCode(2)
+        }
+        let environment = ProcessInfo.processInfo.environment
+        let file = self.files[0]
+        let loaded: LoadedReplay
+        do {
+            loaded = try LoadedReplay.load(path: file, dbURL: self.dbURL, environment: environment, options: self.options)
+        } catch {
+            output.writeError("pgreel replay: \(error)")
+            throw ExitCode(2)
+        }
+        let launch = ReplayLaunch(
+            sessionsDirectory: URL(fileURLWithPath: file).deletingLastPathComponent().path, dbURL: self.dbURL,
+            environment: environment, options: self.options, initial: loaded)
+        let final: ReplayViewState?
+        do {
+            final = try await ReplayApp.run(
+                launch: launch, useColor: TerminalStyle.shouldUseColor(isTTY: true, environment: environment))
+        } catch {
+            throw CLIError("\(error)")
+        }
+        guard let final, final.stepsTaken > 0 || final.lastFailure != nil else { return }
+        output.write(lines: final.summaryLines())
+        if final.exitCode != 0 {
+            throw ExitCode(final.exitCode)
         }
     }
 

@@ -113,7 +113,7 @@ import Testing
 
 
 
-            Tab pane  ↑↓ select  Enter detail  / filter  s session  f follow  p pause  ? help  q quit
+            Tab pane  ↑↓ select  Enter detail  / filter  s session  f follow  p pause  o replay  ? help  q quit
             """#)
     }
 
@@ -193,7 +193,7 @@ import Testing
 
 
 
-            Tab pane  ↑↓ select  Enter detail  / filter  s session  f follow  p pause  ? help  q quit
+            Tab pane  ↑↓ select  Enter detail  / filter  s session  f follow  p pause  o replay  ? help  q quit
             """#)
     }
 
@@ -305,20 +305,20 @@ import Testing
             state.screen,
             #"""
              pgreel  127.0.0.1:5433 → postgres:***@127.0.0.1:5432/postgres  ● rec ./sessions
-             1 open · 1.3 q/s · 5 queries · 0 errors · 4 rows                        ? help
-            ── C┌─ Keys ───────────────────────────────────────────────────────────────┐age
-            #1  │ Tab  Shift-Tab  next / previous pane                                 │  2s
-                │ ↑ ↓  j k        move the selection (Result pane: scroll)             │
+             1 o┌─ Keys ───────────────────────────────────────────────────────────────┐elp
+            ── C│ Tab  Shift-Tab  next / previous pane                                 │age
+            #1  │ ↑ ↓  j k        move the selection (Result pane: scroll)             │  2s
                 │ PgUp PgDn       a page up / down                                     │
                 │ Home End  g G   first / last; End in Live queries follows again      │
-            ── L│ ← →  h l        scroll the result sideways                           │tus
-            21:3│ Enter           query: full-screen detail, SQL and whole result      │
+                │ ← →  h l        scroll the result sideways                           │
+            ── L│ Enter           query: full-screen detail, SQL and whole result      │tus
             21:3│                 connection: only its queries (again: all)            │
             21:3│ /               filter: text, user:NAME or session:N                 │
             21:3│ s               pick a session to show only its queries              │
             21:3│ f               follow the newest query on / off                     │
-                │ p               pause the display (the proxy keeps running)          │
+            21:3│ p               pause the display (the proxy keeps running)          │
                 │ v               Result pane: the full SQL instead of the result      │
+                │ o               session files: pick one and replay it step by step   │
             ── R│ Esc             clear the filter and the session choice              │────
              id │ Ctrl-L          redraw the screen                                    │
              ───│ q               quit (asks while connections are open)               │

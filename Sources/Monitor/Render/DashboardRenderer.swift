@@ -104,7 +104,7 @@ public enum DashboardRenderer {
         // In order of importance; those that do not fit are left out, the rest keep their order.
         let hints: [(key: String, text: String, priority: Int)] = [
             ("Tab", "pane", 2), ("↑↓", "select", 8), ("Enter", "detail", 3), ("/", "filter", 4), ("s", "session", 6),
-            ("f", "follow", 5), ("p", "pause", 7), ("?", "help", 0), ("q", "quit", 1),
+            ("f", "follow", 5), ("p", "pause", 7), ("o", "replay", 9), ("?", "help", 0), ("q", "quit", 1),
         ]
         func width(of hint: (key: String, text: String, priority: Int)) -> Int {
             TerminalText.displayWidth(of: hint.key) + 1 + hint.text.count + 2

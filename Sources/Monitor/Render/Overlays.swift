@@ -51,6 +51,7 @@ enum Overlays {
             ("f", "follow the newest query on / off"),
             ("p", "pause the display (the proxy keeps running)"),
             ("v", "Result pane: the full SQL instead of the result"),
+            ("o", "session files: pick one and replay it step by step"),
             ("Esc", "clear the filter and the session choice"),
             ("Ctrl-L", "redraw the screen"),
             ("q", "quit (asks while connections are open)"),

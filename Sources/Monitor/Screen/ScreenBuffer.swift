@@ -43,6 +43,8 @@ public enum CellStyle: UInt8, Sendable, CaseIterable {
     /// Overlays (help, session picker, quit question).
     case overlay
     case overlayTitle
+    /// A recorded or replayed value that differs from the other side (the replay view's comparison).
+    case difference
 }
 
 /// One character cell: a grapheme cluster and its style. A wide character fills its own cell and the next one, which
@@ -262,6 +264,7 @@ extension CellStyle {
         case .key: return "k"
         case .overlay: return "o"
         case .overlayTitle: return "O"
+        case .difference: return "D"
         }
     }
 }

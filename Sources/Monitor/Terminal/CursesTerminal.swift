@@ -230,6 +230,7 @@ public final class CursesTerminal {
                 (.null, Int16(COLOR_MAGENTA), defaultColor, dim | italic),
                 (.key, Int16(COLOR_CYAN), defaultColor, bold),
                 (.overlayTitle, Int16(COLOR_CYAN), defaultColor, bold),
+                (.difference, Int16(COLOR_WHITE), Int16(COLOR_RED), bold),
             ]
             for (index, entry) in pairs.enumerated() {
                 let pair = Int16(index + 1)
@@ -261,6 +262,7 @@ public final class CursesTerminal {
             .key: (bold, 0),
             .overlay: (normal, 0),
             .overlayTitle: (bold, 0),
+            .difference: (reverse | bold, 0),
         ]
     }
 

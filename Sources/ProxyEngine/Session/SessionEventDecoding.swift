@@ -15,27 +15,27 @@ public struct SessionEventDecodingError: Error, Sendable, Equatable, CustomStrin
 extension SessionEventJSON {
     /// Decodes one event from UTF-8 JSON text (one object).
     public static func decode(json: some Collection<UInt8>) throws(SessionEventDecodingError) -> SessionEvent {
-        let object: Any
+        let value: JSONValue
         do {
-            object = try JSONSerialization.jsonObject(with: Data(json), options: [.fragmentsAllowed])
+            value = try JSONParser.parse(Array(json))
         } catch {
-            throw SessionEventDecodingError(reason: "not valid JSON")
+            throw SessionEventDecodingError(reason: "not valid JSON: \(error)")
         }
-        return try self.decode(object)
+        return try self.decode(value)
     }
 
-    /// Decodes one event from a value made by `JSONSerialization`.
+    /// Decodes one event from a parsed JSON value.
     ///
     /// Lenient, so that the seed's files and older or newer pgreel files read: unknown fields are ignored,
     /// missing optional fields take their defaults, timestamps may lack the fraction or carry an offset,
     /// `real_db_port` may be a string or a number, and an `error` that is a plain string becomes its message.
     /// Required: `type` (one of the three), `timestamp`, `data`; `data.activity` of a session_activity;
     /// `data.query_number` and `data.sql` of a query; `data.query_number` of a query_result.
-    public static func decode(_ object: Any) throws(SessionEventDecodingError) -> SessionEvent {
-        guard let dictionary = object as? [String: Any] else {
-            throw SessionEventDecodingError(reason: "the event is \(JSONFields.describe(object)), expected an object")
+    public static func decode(_ value: JSONValue) throws(SessionEventDecodingError) -> SessionEvent {
+        guard case .object(let object) = value else {
+            throw SessionEventDecodingError(reason: "the event is \(JSONFields.describe(value)), expected an object")
         }
-        let event = JSONFields(dictionary, path: "")
+        let event = JSONFields(object, path: "")
         let type = try event.string("type")
         guard let timestamp = try event.timestamp("timestamp") else {
             throw SessionEventDecodingError(reason: "\"timestamp\" is missing")
@@ -99,7 +99,7 @@ extension SessionEventJSON {
             var decoded: [RecordedParameter] = []
             decoded.reserveCapacity(list.count)
             for (index, element) in list.enumerated() {
-                let parameter = try data.object(in: element, path: data.fieldPath("parameters") + "[\(index)]")
+                let parameter = try data.object(in: element, of: "parameters", at: index)
                 var format = RecordedParameter.Format.text
                 if let name = try parameter.optionalString("format") {
                     guard let known = RecordedParameter.Format(rawValue: name) else {
@@ -140,7 +140,7 @@ extension SessionEventJSON {
             var decoded: [RecordedResultSet] = []
             decoded.reserveCapacity(list.count)
             for (index, element) in list.enumerated() {
-                let fields = try data.object(in: element, path: data.fieldPath("result_sets") + "[\(index)]")
+                let fields = try data.object(in: element, of: "result_sets", at: index)
                 decoded.append(try self.resultSet(fields))
             }
             resultSets = decoded
@@ -149,19 +149,19 @@ extension SessionEventJSON {
         if let list = try data.optionalArray("notices") {
             var decoded: [RecordedError] = []
             for (index, element) in list.enumerated() {
-                decoded.append(try self.error(element, path: data.fieldPath("notices") + "[\(index)]", in: data))
+                decoded.append(try self.error(element, of: "notices", at: index, in: data))
             }
             notices = decoded
         }
         var error: RecordedError?
         if let value = data.value("error") {
-            error = try self.error(value, path: data.fieldPath("error"), in: data)
+            error = try self.error(value, of: "error", at: nil, in: data)
         }
         var copyData: [String]?
         if let list = try data.optionalArray("copy_data") {
             var decoded: [String] = []
             for (index, element) in list.enumerated() {
-                guard let chunk = element as? String else {
+                guard case .string(let chunk) = element else {
                     throw SessionEventDecodingError(
                         reason: "\(data.name("copy_data", index)) is \(JSONFields.describe(element)), "
                             + "expected a string"
@@ -189,7 +189,7 @@ extension SessionEventJSON {
         if let list = try fields.optionalArray("columns") {
             columns.reserveCapacity(list.count)
             for (index, element) in list.enumerated() {
-                guard let column = element as? String else {
+                guard case .string(let column) = element else {
                     throw SessionEventDecodingError(
                         reason: "\(fields.name("columns", index)) is \(JSONFields.describe(element)), "
                             + "expected a string"
@@ -202,7 +202,7 @@ extension SessionEventJSON {
         if let list = try fields.optionalArray("rows") {
             rows.reserveCapacity(list.count)
             for (rowIndex, element) in list.enumerated() {
-                guard let values = element as? [Any] else {
+                guard case .array(let values) = element else {
                     throw SessionEventDecodingError(
                         reason: "\(fields.name("rows", rowIndex)) is \(JSONFields.describe(element)), "
                             + "expected an array"
@@ -211,7 +211,7 @@ extension SessionEventJSON {
                 var row: [String?] = []
                 row.reserveCapacity(values.count)
                 for (columnIndex, value) in values.enumerated() {
-                    if value is NSNull {
+                    if value.isNull {
                         row.append(nil)
                         continue
                     }
@@ -237,13 +237,14 @@ extension SessionEventJSON {
         )
     }
 
+    /// The `error` field (index nil) or the notice at `index` of `notices`.
     private static func error(
-        _ value: Any, path: String, in parent: JSONFields
+        _ value: JSONValue, of key: String, at index: Int?, in parent: JSONFields
     ) throws(SessionEventDecodingError) -> RecordedError {
-        if let message = value as? String {
+        if case .string(let message) = value {
             return RecordedError(severity: "ERROR", code: "", message: message)
         }
-        let fields = try parent.object(in: value, path: path)
+        let fields = try parent.object(in: value, of: key, at: index)
         return RecordedError(
             severity: try fields.optionalString("severity") ?? "ERROR",
             code: try fields.optionalString("code") ?? "",
@@ -252,214 +253,5 @@ extension SessionEventJSON {
             hint: try fields.optionalString("hint"),
             position: try fields.optionalText("position")
         )
-    }
-}
-
-/// Typed access to one JSON object, with the path of each field for error messages (`data.details.start_time`).
-struct JSONFields {
-    let dictionary: [String: Any]
-    let path: String
-
-    init(_ dictionary: [String: Any], path: String) {
-        self.dictionary = dictionary
-        self.path = path
-    }
-
-    /// The path of a field, e.g. `data.sql`.
-    func fieldPath(_ key: String) -> String {
-        self.path.isEmpty ? key : self.path + "." + key
-    }
-
-    /// The quoted path of a field or of an element inside it, for messages: `"data.sql"`, `"data.rows[2][0]"`.
-    func name(_ key: String, _ indices: Int...) -> String {
-        "\"" + self.fieldPath(key) + indices.map { "[\($0)]" }.joined() + "\""
-    }
-
-    /// The value of `key`; nil when missing or JSON null.
-    func value(_ key: String) -> Any? {
-        guard let value = self.dictionary[key], !(value is NSNull) else { return nil }
-        return value
-    }
-
-    private func mismatch(_ key: String, _ value: Any, expected: String) -> SessionEventDecodingError {
-        SessionEventDecodingError(reason: "\(self.name(key)) is \(Self.describe(value)), expected \(expected)")
-    }
-
-    func string(_ key: String) throws(SessionEventDecodingError) -> String {
-        guard let value = self.value(key) else {
-            throw SessionEventDecodingError(reason: "\(self.name(key)) is missing")
-        }
-        guard let string = value as? String else { throw self.mismatch(key, value, expected: "a string") }
-        return string
-    }
-
-    func optionalString(_ key: String) throws(SessionEventDecodingError) -> String? {
-        guard let value = self.value(key) else { return nil }
-        guard let string = value as? String else { throw self.mismatch(key, value, expected: "a string") }
-        return string
-    }
-
-    /// A string, or a number taken as its text (the seed wrote `real_db_port` either way).
-    func optionalText(_ key: String) throws(SessionEventDecodingError) -> String? {
-        guard let value = self.value(key) else { return nil }
-        guard let string = Self.scalarText(value), !Self.isBoolean(value) else {
-            throw self.mismatch(key, value, expected: "a string")
-        }
-        return string
-    }
-
-    func int(_ key: String) throws(SessionEventDecodingError) -> Int {
-        guard let value = self.value(key) else {
-            throw SessionEventDecodingError(reason: "\(self.name(key)) is missing")
-        }
-        guard let number = Self.integer(value) else { throw self.mismatch(key, value, expected: "an integer") }
-        return number
-    }
-
-    func optionalInt(_ key: String) throws(SessionEventDecodingError) -> Int? {
-        guard let value = self.value(key) else { return nil }
-        guard let number = Self.integer(value) else { throw self.mismatch(key, value, expected: "an integer") }
-        return number
-    }
-
-    func optionalDouble(_ key: String) throws(SessionEventDecodingError) -> Double? {
-        guard let value = self.value(key) else { return nil }
-        if let number = value as? NSNumber, !Self.isBoolean(number) {
-            return number.doubleValue
-        }
-        if let string = value as? String, let number = Double(string) {
-            return number
-        }
-        throw self.mismatch(key, value, expected: "a number")
-    }
-
-    func optionalBool(_ key: String) throws(SessionEventDecodingError) -> Bool? {
-        guard let value = self.value(key) else { return nil }
-        guard Self.isBoolean(value), let number = value as? NSNumber else {
-            throw self.mismatch(key, value, expected: "true or false")
-        }
-        return number.boolValue
-    }
-
-    func timestamp(_ key: String) throws(SessionEventDecodingError) -> Date? {
-        guard let value = self.value(key) else { return nil }
-        guard let string = value as? String else {
-            throw self.mismatch(key, value, expected: "an RFC 3339 timestamp")
-        }
-        guard let date = SessionTimestamp.parse(string) else {
-            throw SessionEventDecodingError(
-                reason: "\(self.name(key)) is \(Self.quote(string)), expected an RFC 3339 timestamp "
-                    + "like 2025-10-07T21:30:15.123456Z"
-            )
-        }
-        return date
-    }
-
-    func object(_ key: String) throws(SessionEventDecodingError) -> JSONFields? {
-        guard let value = self.value(key) else { return nil }
-        guard let dictionary = value as? [String: Any] else { throw self.mismatch(key, value, expected: "an object") }
-        return JSONFields(dictionary, path: self.fieldPath(key))
-    }
-
-    /// A value that must be an object (an array element, say); `path` names it, e.g. `data.parameters[1]`.
-    func object(in value: Any, path: String) throws(SessionEventDecodingError) -> JSONFields {
-        guard let dictionary = value as? [String: Any] else {
-            throw SessionEventDecodingError(reason: "\"\(path)\" is \(Self.describe(value)), expected an object")
-        }
-        return JSONFields(dictionary, path: path)
-    }
-
-    func optionalArray(_ key: String) throws(SessionEventDecodingError) -> [Any]? {
-        guard let value = self.value(key) else { return nil }
-        guard let array = value as? [Any] else { throw self.mismatch(key, value, expected: "an array") }
-        return array
-    }
-
-    func optionalIntegers<Integer: FixedWidthInteger>(
-        _ key: String, as type: Integer.Type
-    ) throws(SessionEventDecodingError) -> [Integer]? {
-        guard let list = try self.optionalArray(key) else { return nil }
-        var result: [Integer] = []
-        result.reserveCapacity(list.count)
-        for (index, element) in list.enumerated() {
-            guard let number = Self.integer(element), let narrow = Integer(exactly: number) else {
-                throw SessionEventDecodingError(
-                    reason: "\(self.name(key, index)) is \(Self.describe(element)), expected an integer "
-                        + "from \(Integer.min) to \(Integer.max)"
-                )
-            }
-            result.append(narrow)
-        }
-        return result
-    }
-
-    // MARK: Conversions
-
-    /// An integer from a JSON number without fraction, or from a string of digits.
-    static func integer(_ value: Any) -> Int? {
-        if Self.isBoolean(value) {
-            return nil
-        }
-        if let number = value as? Int {
-            return number
-        }
-        if let number = value as? NSNumber {
-            let double = number.doubleValue
-            guard double.rounded() == double, abs(double) < 9.0e15 else { return nil }
-            return Int(double)
-        }
-        if let string = value as? String {
-            return Int(string)
-        }
-        return nil
-    }
-
-    /// JSON true or false. `value is Bool` cannot tell: Foundation bridges every NSNumber holding 0 or 1 to Bool.
-    static func isBoolean(_ value: Any) -> Bool {
-        guard let number = value as? NSNumber else { return false }
-        return type(of: number) == type(of: NSNumber(value: true))
-    }
-
-    /// A cell value other than null as text: a string, or a number or boolean written as PostgreSQL would.
-    /// nil when the value is an array or an object.
-    static func scalarText(_ value: Any) -> String? {
-        if let string = value as? String {
-            return string
-        }
-        if let number = value as? NSNumber {
-            if Self.isBoolean(number) {
-                return number.boolValue ? "t" : "f"
-            }
-            return number.stringValue
-        }
-        return nil
-    }
-
-    /// A short phrase for an unexpected value: `a number`, `the string "abc"`, `an array`.
-    static func describe(_ value: Any) -> String {
-        switch value {
-        case is NSNull: return "null"
-        case let string as String: return "the string \(Self.quote(string))"
-        case let number as NSNumber: return Self.isBoolean(number) ? "a boolean" : "a number"
-        case is [Any]: return "an array"
-        case is [String: Any]: return "an object"
-        default: return "a \(type(of: value))"
-        }
-    }
-
-    /// A value from the file quoted for a one-line message: at most 40 characters, control characters escaped.
-    static func quote(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars.prefix(40) {
-            if scalar.properties.generalCategory == .control || scalar == "\"" || scalar == "\\" {
-                result += scalar.escaped(asASCII: true)
-            } else {
-                result.unicodeScalars.append(scalar)
-            }
-        }
-        if text.unicodeScalars.count > 40 {
-            result += "…"
-        }
-        return result + "\""
     }
 }

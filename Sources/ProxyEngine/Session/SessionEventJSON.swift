@@ -4,7 +4,8 @@ import Foundation
 ///
 /// Encoding is hand-written straight into a byte array: `JSONEncoder` builds a boxed tree and sorts nothing we
 /// need, and is several times too slow for the 40,000 events a second a busy proxy records. Decoding goes through
-/// `JSONSerialization` and is lenient (see `decode(_:)`), since reading is rare and must accept the seed's files.
+/// our own `JSONParser` (typed values straight from the bytes) and is lenient (see `decode(_:)`), since it must
+/// accept the seed's files.
 public enum SessionEventJSON {
     /// Appends `event` as one line of compact JSON (without a line break) to `bytes`.
     public static func encode(_ event: SessionEvent, into bytes: inout [UInt8]) {

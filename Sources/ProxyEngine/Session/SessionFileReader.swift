@@ -58,9 +58,10 @@ public enum SessionFileError: Error, Sendable, Equatable, CustomStringConvertibl
 /// Reads session files: pgreel's one-event-per-line files, finished or cut off anywhere, and the seed's
 /// pretty-printed arrays.
 ///
-/// The file is scanned once for the top-level array's elements (tracking strings, nesting and line numbers), and
-/// each element is parsed on its own. That is what makes a cut-off file readable (every element before the cut is
-/// whole) and lets an error name the line of the bad event.
+/// One pass: the top-level array is walked by hand (line numbers, commas, the closing `]`) and each element is
+/// parsed on its own by `JSONParser`, straight from the file's bytes. That is what makes a cut-off file readable
+/// (every element before the cut is whole) and lets an error name the line of the bad event. Only when an element
+/// does not parse does `endOfObject` look again, to tell a file cut inside that event from one that is not JSON.
 public enum SessionFileReader {
     public static func read(path: String) throws(SessionFileError) -> SessionFileContents {
         let bytes = try Self.readBytes(path: path)
@@ -96,8 +97,31 @@ public enum SessionFileReader {
             let kind = info.st_mode & S_IFMT == S_IFDIR ? "it is a directory" : "it is not a regular file"
             throw SessionFileError.unreadable(path: path, reason: kind)
         }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(Int(info.st_size) + 1)
+        // Straight into the array, sized by the file (one byte more, to see the end without a second call); a file
+        // that grows meanwhile (a session still recording) is read on in chunks.
+        var failure: Int32 = 0
+        var atEnd = false
+        var bytes = [UInt8](unsafeUninitializedCapacity: max(Int(info.st_size), 0) + 1) { buffer, initialized in
+            while initialized < buffer.count {
+                let rest = UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: buffer[initialized...]))
+                let count = SessionFileSyscalls.readSome(descriptor, into: rest)
+                if count > 0 {
+                    initialized += count
+                } else if count == 0 {
+                    atEnd = true
+                    return
+                } else if errno != EINTR {
+                    failure = errno
+                    return
+                }
+            }
+        }
+        guard failure == 0 else {
+            throw SessionFileError.unreadable(path: path, reason: String(cString: strerror(failure)))
+        }
+        if atEnd {
+            return bytes
+        }
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
         while true {
             let count = chunk.withUnsafeMutableBytes { SessionFileSyscalls.readSome(descriptor, into: $0) }
@@ -149,6 +173,11 @@ struct SessionFileScanner {
         }
         index += 1
 
+        // pgreel writes an event per line, and an event takes more than 64 bytes: room for them all at once,
+        // rather than copying every event each time the array grows (what the system does not touch of a
+        // pretty-printed file's excess costs nothing).
+        self.events.reserveCapacity(min(Self.lineCount(bytes), bytes.count / 64) + 1)
+        var parser = JSONParser(bytes)
         var expectingEvent = true
         var lastEventLine = self.line
         while true {
@@ -194,29 +223,69 @@ struct SessionFileScanner {
                 )
             }
             let startLine = self.line
-            guard let end = self.endOfObject(bytes, from: index) else {
-                self.cut = .init(
-                    line: startLine,
-                    reason: "the event starting on line \(startLine) is incomplete (the recording was interrupted "
-                        + "while writing it) after \(self.events.count) complete event(s)"
-                )
-                return
-            }
-            let object: Any
+            let object: JSONValue
             do {
-                object = try JSONSerialization.jsonObject(with: Data(bytes[index..<end]))
+                object = try parser.parseValue(at: index)
             } catch {
-                throw self.failure(startLine, "the event is not valid JSON")
+                // Either the file was cut inside this event (its braces never close: a crash, not bad data) or
+                // the event is whole and is not JSON. Telling them apart costs a second look only here.
+                guard self.endOfObject(bytes, from: index) != nil else {
+                    self.cut = .init(
+                        line: startLine,
+                        reason: "the event starting on line \(startLine) is incomplete (the recording was "
+                            + "interrupted while writing it) after \(self.events.count) complete event(s)"
+                    )
+                    return
+                }
+                let place = Self.explain(error, in: bytes, event: index, line: startLine)
+                throw self.failure(startLine, "the event is not valid JSON: \(place)")
             }
             do {
                 self.events.append(try SessionEventJSON.decode(object))
             } catch {
                 throw self.failure(startLine, error.reason)
             }
-            index = end
+            self.line += parser.newlines
+            index = parser.position
             lastEventLine = startLine
             expectingEvent = false
         }
+    }
+
+    /// The parser's message with the place of the error: `(column 7)` on the event's first line, `(line 30,
+    /// column 7)` further down (the seed's pretty-printed events span lines).
+    private static func explain(
+        _ error: JSONParseError, in bytes: UnsafeBufferPointer<UInt8>, event start: Int, line: Int
+    ) -> String {
+        let offset = min(error.offset, bytes.count)
+        var newlines = 0
+        // The event's line may begin before the event itself (after "[" or ",").
+        var lineStart = start
+        while lineStart > 0, bytes[lineStart - 1] != UInt8(ascii: "\n") {
+            lineStart -= 1
+        }
+        for index in start..<offset where bytes[index] == UInt8(ascii: "\n") {
+            newlines += 1
+            lineStart = index + 1
+        }
+        let column = offset - lineStart + 1
+        guard newlines > 0 else {
+            return "\(error.kind.message) (column \(column))"
+        }
+        return "\(error.kind.message) (line \(line + newlines), column \(column))"
+    }
+
+    /// The number of line feeds in `bytes` (memchr runs through them many bytes at a time).
+    private static func lineCount(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        guard let base = bytes.baseAddress else { return 0 }
+        var count = 0
+        var next = UnsafeRawPointer(base)
+        let end = next + bytes.count
+        while next < end, let found = memchr(next, Int32(UInt8(ascii: "\n")), end - next) {
+            count += 1
+            next = UnsafeRawPointer(found) + 1
+        }
+        return count
     }
 
     /// Skips JSON whitespace, counting lines.

@@ -101,6 +101,12 @@ public struct SessionTracker {
     private var active: Unit?
     /// After an error in the extended protocol, the server ignores everything until Sync; so do we.
     private var skippingUntilSync = false
+    /// The last Parse and what it decoded to. Drivers that do not name their statements (pgbench -M extended, many
+    /// ORMs) send the same Parse before every query: comparing bytes is much cheaper than decoding it and scanning
+    /// its SQL for passwords again.
+    private var lastParse: (bytes: [UInt8], name: String, statement: Statement)?
+    /// The same for RowDescription, which such drivers get again for every query (they Describe the portal).
+    private var lastRowDescription: (bytes: [UInt8], description: RowDescription)?
 
     public init(maxRecordedRows: Int) {
         self.maxRows = maxRecordedRows
@@ -123,12 +129,15 @@ public struct SessionTracker {
             self.outputs.append(.query(query, at: now))
             self.pending.append(.simple(InFlight(query: query, started: monotonic)))
         case FrontendMessageID.parse:
+            if let last = self.lastParse, payload.hasSameBytes(as: last.bytes) {
+                self.pending.append(.parse(name: last.name, statement: last.statement))
+                break
+            }
             let parse = try ParseMessage.decode(from: payload)
             let (sql, redacted) = PasswordRedactor.redact(parse.sql)
-            self.pending.append(
-                .parse(
-                    name: parse.name,
-                    statement: Statement(sql: sql, parameterTypes: parse.parameterTypes, redacted: redacted)))
+            let statement = Statement(sql: sql, parameterTypes: parse.parameterTypes, redacted: redacted)
+            self.lastParse = (Array(payload.readableBytesView), parse.name, statement)
+            self.pending.append(.parse(name: parse.name, statement: statement))
         case FrontendMessageID.bind:
             let bind = try BindMessage.decode(from: payload)
             // The newest Parse of that name wins, even before its ParseComplete: drivers send Parse, Bind, Execute
@@ -191,7 +200,13 @@ public struct SessionTracker {
         case BackendMessageID.copyData:
             self.withResultSet { $0.append(copyRow: payload) }
         case BackendMessageID.rowDescription:
-            try self.rowDescription(RowDescription.decode(from: payload))
+            if let last = self.lastRowDescription, payload.hasSameBytes(as: last.bytes) {
+                self.rowDescription(last.description)
+            } else {
+                let description = try RowDescription.decode(from: payload)
+                self.lastRowDescription = (Array(payload.readableBytesView), description)
+                self.rowDescription(description)
+            }
         case BackendMessageID.commandComplete:
             let tag = try CommandComplete.tag(of: payload)
             self.endStatement(tag: tag, now: now, monotonic: monotonic)
@@ -513,6 +528,17 @@ public struct SessionTracker {
             self.complete(inFlight, now: now, monotonic: monotonic)
         default:
             break
+        }
+    }
+}
+
+extension ByteBuffer {
+    /// True when the readable bytes are exactly `bytes` (one memcmp).
+    fileprivate func hasSameBytes(as bytes: [UInt8]) -> Bool {
+        guard self.readableBytes == bytes.count else { return false }
+        guard !bytes.isEmpty else { return true }
+        return self.withUnsafeReadableBytes { mine in
+            bytes.withUnsafeBytes { theirs in memcmp(mine.baseAddress!, theirs.baseAddress!, bytes.count) == 0 }
         }
     }
 }

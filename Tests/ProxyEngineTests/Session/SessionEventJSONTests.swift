@@ -20,8 +20,9 @@ struct SessionEventJSONTests {
         for event in SessionFixtures.everyKindOfEvent() {
             let bytes = SessionEventJSON.encode(event)
             #expect(!bytes.contains(UInt8(ascii: "\n")), "an event must fit on one line")
-            let object = try JSONSerialization.jsonObject(with: Data(bytes))
-            let decoded = try SessionEventJSON.decode(object)
+            // Foundation reads what we write (so do jq and JSON.parse); our own parser reads it back exactly.
+            #expect(try JSONSerialization.jsonObject(with: Data(bytes)) is [String: Any])
+            let decoded = try SessionEventJSON.decode(json: bytes)
             #expect(decoded == event)
             // Writing what was read gives the same bytes: nothing is lost or reformatted.
             #expect(SessionEventJSON.encode(decoded) == bytes)
@@ -154,7 +155,7 @@ struct SessionEventJSONTests {
         #expect(row[0] as? String == text)
         #expect(row[1] is NSNull)
         #expect(row[2] as? String == "")
-        #expect(try SessionEventJSON.decode(object) == event)
+        #expect(try SessionEventJSON.decode(json: bytes) == event)
     }
 
     @Test func escapesUseShortFormsWhereJSONHasThem() {
@@ -310,6 +311,128 @@ struct SessionEventJSONTests {
             _ = try SessionEventJSON.decode(json: Array(json.utf8))
         } throws: { error in
             (error as? SessionEventDecodingError)?.reason.contains(reason) == true
+        }
+    }
+
+    /// A `data` object inside an event of `type`, as JSON text.
+    private func event(_ type: String, data: String) -> [UInt8] {
+        Array(#"{"type":"\#(type)","timestamp":"2025-10-07T21:30:15Z","data":\#(data)}"#.utf8)
+    }
+
+    private func decodedQuery(_ data: String) throws -> RecordedQuery {
+        let event = try SessionEventJSON.decode(json: self.event("query", data: data))
+        guard case .query(let query) = event.payload else { throw SessionEventDecodingError(reason: "not a query") }
+        return query
+    }
+
+    private func decodedResult(_ data: String) throws -> RecordedResult {
+        let event = try SessionEventJSON.decode(json: self.event("query_result", data: data))
+        guard case .result(let result) = event.payload else { throw SessionEventDecodingError(reason: "not a result") }
+        return result
+    }
+
+    @Test(arguments: [
+        (#""7""#, 7), ("7.0", 7), ("7e0", 7), ("0.7e1", 7), ("-3", -3),
+        ("9007199254740993", 9_007_199_254_740_993),  // above 2^53: exact, not rounded through a Double
+        ("9223372036854775807", Int.max),
+    ])
+    func integersComeAsNumbersOrStrings(json: String, expected: Int) throws {
+        #expect(try self.decodedQuery(#"{"query_number":\#(json),"sql":"x"}"#).queryNumber == expected)
+    }
+
+    @Test func numbersAreReadWithoutLosingAnything() throws {
+        let result = try self.decodedResult(
+            #"{"query_number":1,"rows":[[12345678901234567890123,-0.000,1e3,2.50,true,false,null,"7"]],"#
+                + #""duration_ms":"2.5","column_types":[23,"25"],"command_tag":null}"#
+        )
+        #expect(result.result.rows == [["12345678901234567890123", "-0.000", "1e3", "2.50", "t", "f", nil, "7"]])
+        #expect(result.durationMS == 2.5)
+        #expect(result.result.columnTypes == [23, 25])
+        #expect(result.result.commandTag == nil)
+        #expect(try self.decodedResult(#"{"query_number":1,"duration_ms":3}"#).durationMS == 3)
+
+        let query = try self.decodedQuery(
+            #"{"query_number":1,"sql":"x","parameters":[{"value":5},{"value":-1.50},{"value":null}],"max_rows":"9"}"#
+        )
+        #expect(query.parameters?.map(\.value) == ["5", "-1.50", nil])
+        #expect(query.maxRows == 9)
+    }
+
+    @Test(arguments: [
+        (#"{"query_number":1.5,"sql":""}"#, #""data.query_number" is a number, expected an integer"#),
+        (#"{"query_number":1e20,"sql":""}"#, #""data.query_number" is a number, expected an integer"#),
+        (#"{"query_number":"one","sql":""}"#, #""data.query_number" is the string "one", expected an integer"#),
+        (#"{"query_number":[1],"sql":""}"#, #""data.query_number" is an array, expected an integer"#),
+        (#"{"query_number":1,"sql":null}"#, #""data.sql" is missing"#),
+        (#"{"query_number":1,"sql":true}"#, #""data.sql" is a boolean, expected a string"#),
+        (#"{"query_number":1,"sql":"","redacted":1}"#, #""data.redacted" is a number, expected true or false"#),
+        (#"{"query_number":1,"sql":"","redacted":"true"}"#, #""data.redacted" is the string "true", expected"#),
+        (
+            #"{"query_number":1,"sql":"","parameters":["x"]}"#,
+            #""data.parameters[0]" is the string "x", expected an object"#
+        ),
+        (#"{"query_number":1,"sql":"","parameters":[{"value":true}]}"#, #""data.parameters[0].value" is a boolean"#),
+        (
+            #"{"query_number":1,"sql":"","parameter_types":[-1]}"#,
+            #""data.parameter_types[0]" is a number, expected an integer from 0 to 4294967295"#
+        ),
+        (#"{"query_number":1,"sql":"","max_rows":4294967296}"#, #""data.max_rows" is out of range"#),
+    ])
+    func queryFieldsOfTheWrongKindAreNamed(data: String, reason: String) {
+        #expect {
+            _ = try SessionEventJSON.decode(json: self.event("query", data: data))
+        } throws: { error in
+            (error as? SessionEventDecodingError)?.reason.contains(reason) == true
+        }
+    }
+
+    @Test(arguments: [
+        (#"{"query_number":1,"duration_ms":true}"#, #""data.duration_ms" is a boolean, expected a number"#),
+        (#"{"query_number":1,"duration_ms":"soon"}"#, #""data.duration_ms" is the string "soon", expected a number"#),
+        (#"{"query_number":1,"rows_truncated":0}"#, #""data.rows_truncated" is a number, expected true or false"#),
+        (#"{"query_number":1,"rows":[1]}"#, #""data.rows[0]" is a number, expected an array"#),
+        (#"{"query_number":1,"rows":[["a",[]]]}"#, #""data.rows[0][1]" is an array, expected a string or null"#),
+        (#"{"query_number":1,"columns":[null]}"#, #""data.columns[0]" is null, expected a string"#),
+        (#"{"query_number":1,"notices":[5]}"#, #""data.notices[0]" is a number, expected an object"#),
+        (#"{"query_number":1,"error":{"message":7}}"#, #""data.error.message" is a number, expected a string"#),
+        (#"{"query_number":1,"notices":[{},{"code":false}]}"#, #""data.notices[1].code" is a boolean"#),
+        (
+            #"{"query_number":1,"result_sets":[{},{"columns":"x"}]}"#,
+            #""data.result_sets[1].columns" is the string "x", expected an array"#
+        ),
+        (#"{"query_number":1,"copy_data":["a",{}]}"#, #""data.copy_data[1]" is an object, expected a string"#),
+    ])
+    func resultFieldsOfTheWrongKindAreNamed(data: String, reason: String) {
+        #expect {
+            _ = try SessionEventJSON.decode(json: self.event("query_result", data: data))
+        } throws: { error in
+            (error as? SessionEventDecodingError)?.reason.contains(reason) == true
+        }
+    }
+
+    @Test func activityPortIsTextWhateverItsJSONType() throws {
+        func connection(port json: String) -> [UInt8] {
+            self.event("session_activity", data: #"{"activity":"connection","details":{"real_db_port":\#(json)}}"#)
+        }
+        for (json, expected) in [(#""5432""#, "5432"), ("5432", "5432"), ("null", nil)] as [(String, String?)] {
+            let event = try SessionEventJSON.decode(json: connection(port: json))
+            let details = ActivityDetails(realDBPort: expected)
+            #expect(event.payload == .activity(SessionActivity(activity: "connection", details: details)))
+        }
+        #expect {
+            _ = try SessionEventJSON.decode(json: connection(port: "true"))
+        } throws: { error in
+            (error as? SessionEventDecodingError)?.reason
+                == #""data.details.real_db_port" is a boolean, expected a string"#
+        }
+    }
+
+    @Test func textThatIsNotJSONSaysWhere() {
+        #expect {
+            _ = try SessionEventJSON.decode(json: Array(#"{"type":"query",}"#.utf8))
+        } throws: { error in
+            (error as? SessionEventDecodingError)?.reason
+                == #"not valid JSON: unexpected "}", expected a string key at byte 16"#
         }
     }
 }

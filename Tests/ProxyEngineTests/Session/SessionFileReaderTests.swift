@@ -204,6 +204,71 @@ struct SessionFileReaderTests {
         #expect(!failure.description.contains("\n"), "one line")
     }
 
+    @Test func invalidJSONNamesTheColumn() throws {
+        let bad = #"{"type": "query", "timestamp": x}"#
+        let column = try #require(Array(bad.utf8).firstIndex(of: UInt8(ascii: "x"))) + 1
+        let failure = try #require(self.notASessionFile("[\n" + Self.validEvent + ",\n" + bad + "\n]\n"))
+        #expect(failure.line == 3)
+        #expect(
+            failure.reason == #"the event is not valid JSON: unexpected "x", expected a value (column \#(column))"#
+        )
+
+        // An event that shares its line with "[" counts columns from the line's start.
+        let sameLine = try #require(self.notASessionFile(#"[{"type":x}]"#))
+        #expect(sameLine.line == 1)
+        #expect(sameLine.reason.hasSuffix("(column 10)"), "\(sameLine.reason)")
+    }
+
+    @Test func invalidJSONInAPrettyPrintedEventNamesItsLine() throws {
+        let text = SessionFixtures.seedExample.replacingOccurrences(
+            of: #""sql": "SELECT * FROM test_data;""#, with: #""sql": SELECT"#
+        )
+        let failure = try #require(self.notASessionFile(text))
+        #expect(failure.line == 28, "the line where the event starts")
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let column = try #require(Array(lines[32].utf8).firstIndex(of: UInt8(ascii: "S"))) + 1
+        #expect(failure.reason.hasSuffix("(line 33, column \(column))"), "\(failure.reason)")
+    }
+
+    @Test func invalidUTF8OrRawControlCharactersInACompleteEventAreNotJSON() throws {
+        let prefix = Array("[\n".utf8) + Array(Self.validEvent.utf8) + Array(",\n".utf8)
+        let badUTF8 = prefix + Array(#"{"type": "query", "timestamp": "2025-10-07T21:30:15Z", "data": {"sql": ""#.utf8)
+            + [0xC3, 0x28] + Array(#""}}"#.utf8) + Array("\n]\n".utf8)
+        do {
+            _ = try SessionFileReader.parse(badUTF8, path: "x.json")
+            Issue.record("invalid UTF-8 was accepted")
+        } catch {
+            #expect(error.description.hasPrefix("x.json:3: not a session file: the event is not valid JSON: "))
+            #expect(error.description.contains("invalid UTF-8 in a string (column "))
+        }
+        let rawTab = "[\n" + Self.validEvent.replacingOccurrences(of: #""x""#, with: "\"a\tb\"") + "\n]\n"
+        let failure = try #require(self.notASessionFile(rawTab))
+        #expect(failure.line == 2)
+        #expect(failure.reason.contains("unescaped control character U+0009"))
+    }
+
+    @Test func cellValuesAndNumbersKeepEveryDigit() throws {
+        let text = "[\n"
+            + #"{"type":"query","timestamp":"2025-10-07T21:30:15Z","#
+            + #""data":{"query_number":9007199254740993,"sql":"x"}},"#
+            + "\n"
+            + #"{"type":"query_result","timestamp":"2025-10-07T21:30:15Z","data":{"query_number":9007199254740993,"#
+            + #""rows":[[9223372036854775808,"-9223372036854775808",0.1000]]}}"#
+            + "\n]\n"
+        let contents = try self.parse(text)
+        #expect(contents.events.map(\.payload) == [
+            .query(RecordedQuery(queryNumber: 9_007_199_254_740_993, sql: "x")),
+            .result(
+                RecordedResult(
+                    queryNumber: 9_007_199_254_740_993,
+                    result: RecordedResultSet(
+                        rows: [["9223372036854775808", "-9223372036854775808", "0.1000"]], rowCount: 1
+                    )
+                )
+            ),
+        ])
+    }
+
     @Test func eventWithAWrongTypeNamesItsLine() throws {
         let events = SessionFixtures.everyKindOfEvent()
         var text = String(decoding: self.finishedFile(events), as: UTF8.self)
