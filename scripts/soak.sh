@@ -6,7 +6,8 @@
 # Checks, and exits non-zero when one fails:
 #   - zero failed transactions (pgbench's own count);
 #   - every transaction recorded: the session files hold one successful END per tpcb-like transaction and one
-#     successful `SELECT abalance` per transaction of either script;
+#     successful `SELECT abalance` per transaction of either script that pgbench counts, plus what ran of the
+#     transactions pgbench abandons when the time is up (at most one per client);
 #   - pgreel's RSS and open descriptors, sampled every SOAK_SAMPLE seconds, flat after the warm-up (the first
 #     fifth of the run): the last sample at most 25% + 16 MiB over the first after warm-up, descriptors equal.
 # Prints the figures (first/last/max) and keeps them in bench/results/soak-<date>.txt.
@@ -115,7 +116,7 @@ selects=$(awk '/^SQL script 2:/ {s = 1} s && /^ - [0-9]+ transactions/ {print $2
 
 # Count what the session files recorded: successful results of END and of SELECT abalance.
 files=$(ls "$WORK/sessions"/*.json | wc -l)
-read -r recorded_end recorded_select recorded_errors < <(
+read -r recorded_end recorded_select recorded_errors recorded_begin < <(
     for file in "$WORK/sessions"/*.json; do
         jq -r '
             ([.[] | select(.type == "query") | {key: (.data.query_number | tostring), value: .data.sql}] | from_entries) as $sql
@@ -123,11 +124,18 @@ read -r recorded_end recorded_select recorded_errors < <(
             | [($results | map(select(.data.error == null and $sql[.data.query_number | tostring] == "END;")) | length),
                ($results | map(select(.data.error == null
                     and ($sql[.data.query_number | tostring] | startswith("SELECT abalance")))) | length),
-               ($results | map(select(.data.error != null)) | length)]
+               ($results | map(select(.data.error != null)) | length),
+               ($results | map(select(.data.error == null and $sql[.data.query_number | tostring] == "BEGIN;")) | length)]
             | @tsv' "$file"
-    done | awk '{e += $1; s += $2; x += $3} END {print e, s, x}')
-[[ "$recorded_end" == "$tpcb" ]] || failures+=("recorded $recorded_end END for $tpcb tpcb-like transactions")
-[[ "$recorded_select" == "$(( tpcb + selects ))" ]] ||
+    done | awk '{e += $1; s += $2; x += $3; b += $4} END {print e, s, x, b}')
+# Every transaction pgbench counts must be in the files. When the time is up, pgbench abandons the transaction
+# each client has in flight (at most one per client, not counted): whatever of it ran is recorded too (a BEGIN
+# without END, a SELECT, perhaps an END whose answer pgbench no longer read).
+extra_end=$(( recorded_end - tpcb ))
+(( extra_end >= 0 && extra_end <= CLIENTS )) || failures+=("recorded $recorded_end END for $tpcb tpcb-like transactions")
+unfinished=$(( recorded_begin - recorded_end ))
+extra=$(( recorded_select - tpcb - selects ))
+(( unfinished >= 0 && extra >= 0 && unfinished + extra <= 2 * CLIENTS && extra <= CLIENTS )) ||
     failures+=("recorded $recorded_select SELECT abalance for $(( tpcb + selects )) transactions")
 [[ "$recorded_errors" == 0 ]] || failures+=("$recorded_errors recorded errors")
 closed=$(for file in "$WORK/sessions"/*.json; do jq -e 'length > 0' "$file" >/dev/null && echo ok; done | wc -l)
@@ -148,7 +156,7 @@ report="bench/results/soak-$(date -u +%Y-%m-%d_%H-%M-%S).txt"
     echo "pgreel soak, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores"
     echo "workload: $CLIENTS clients, ${SECONDS_TOTAL}s, pgbench -M extended -b tpcb-like@5 -b select-only@5, scale 10"
     echo "transactions: $total (tpcb-like $tpcb, select-only $selects), failed ${failed:-?}, tps ${tps:-?}"
-    echo "recorded: $files session files, $recorded_end END + $recorded_select SELECT abalance (expected $tpcb + $(( tpcb + selects ))), $recorded_errors errors, $closed files closed as JSON arrays"
+    echo "recorded: $files session files, $recorded_end END + $recorded_select SELECT abalance (pgbench counted $tpcb + $(( tpcb + selects )); from transactions abandoned when the time was up: $extra_end END, $extra SELECT, $unfinished BEGIN without END), $recorded_errors errors, $closed files closed as JSON arrays"
     echo "pgreel RSS (MiB): first after ${warm}s warm-up $(( rss_first / 1024 )), last $(( rss_last / 1024 )), max $(( rss_max / 1024 ))"
     echo "pgreel open descriptors: first after warm-up $fds_first, last $fds_last, max $fds_max ($samples samples, every ${SAMPLE}s)"
     echo "session files: $(du -sh "$WORK/sessions" | cut -f1)"
