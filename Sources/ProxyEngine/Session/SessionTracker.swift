@@ -140,7 +140,9 @@ public struct SessionTracker {
             self.pending.append(.parse(name: parse.name, statement: statement))
         case FrontendMessageID.bind:
             let bind = try BindMessage.decode(from: payload)
-            let statement = self.statements[bind.statement] ?? self.pendingStatement(named: bind.statement)
+            // The newest Parse of that name wins, even before its ParseComplete: drivers send Parse, Bind, Execute
+            // and Sync in one flight, and the unnamed statement of the previous query is still in `statements`.
+            let statement = self.pendingStatement(named: bind.statement) ?? self.statements[bind.statement]
             if let statement {
                 let parameters = bind.parameters.enumerated().map { index, value in
                     Self.recordedParameter(value, format: bind.format(ofParameter: index))
