@@ -20,7 +20,7 @@ TLS_PREREQ     := $(if $(TLS),certs)
 
 export PGREEL_DB_PORT
 
-.PHONY: build db-up db-down db-status proxy monitor run replay test bench bench-smoke certs clean
+.PHONY: build db-up db-down db-status proxy monitor run replay test bench bench-smoke certs fuzz soak clean
 
 build:
 	$(SWIFT) build
@@ -69,5 +69,13 @@ bench:
 bench-smoke:
 	SMOKE=1 bash bench/run.sh
 
+# libFuzzer over the decoders and the session tracker, FUZZ_SECONDS (default 60) per target (docs/testing.md).
+fuzz:
+	bash Fuzz/run.sh
+
+# 200 pgbench clients through the proxy with recording on, SOAK_SECONDS (default 300) (docs/testing.md).
+soak:
+	bash scripts/soak.sh
+
 clean:
-	rm -rf .build
+	rm -rf .build Fuzz/.build

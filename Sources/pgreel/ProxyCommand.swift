@@ -12,6 +12,7 @@ struct ProxyCommand: AsyncParsableCommand {
     @OptionGroup var options: ProxyOptions
 
     func run() async throws {
+        ignoreFileSizeLimitSignal()
         let configuration = try loadConfiguration(self.options)
         let server: ProxyServer
         do {

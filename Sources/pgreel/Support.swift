@@ -53,6 +53,12 @@ final class StandardOutput: Sendable {
     }
 }
 
+/// A session file that reaches the file size limit (`ulimit -f`) must fail that session's recording, not kill the
+/// proxy and every session in it: with SIGXFSZ ignored, the write returns EFBIG and the recorder reports it.
+func ignoreFileSizeLimitSignal() {
+    signal(SIGXFSZ, SIG_IGN)
+}
+
 /// Waits for SIGINT or SIGTERM and returns its name.
 func waitForTerminationSignal() async -> String {
     await withCheckedContinuation { continuation in

@@ -39,7 +39,9 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     private var machine: ClientStartupStateMachine
     private var phase: Phase = .startupPacket
     private var startupBuffer = ByteBuffer()
-    private var accumulator = MessageAccumulator(direction: .frontend)
+    /// Before authentication only password messages are valid, so nothing longer is buffered (as PostgreSQL,
+    /// which reads them with PG_MAX_AUTH_TOKEN_LENGTH): an unauthenticated client cannot make the proxy hold 1 GB.
+    private var accumulator = MessageAccumulator(direction: .frontend, maxLength: MessageLimits.authToken)
     private var clientAddress = "unknown"
     private var applicationName: String?
     /// Plain text, TLS handshake under way (no plain-text error can be sent then), or TLS running.
@@ -396,8 +398,11 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
             }
             let bus = self.environment.bus
             let id = self.sessionID
+            // Policy: a session whose file cannot be written any more is closed (FATAL 58030), never continued
+            // unrecorded; the operator sees the failure in the log.
             recorder.setFailureHandler { message in
                 bus.publish(ProxyEvent(sessionID: id, kind: .recordingFailed(message: message)))
+                eventLoop.execute { loopBound.value.recordingFailed(message) }
             }
         }
         do {

@@ -154,6 +154,23 @@ final class RelayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
+    /// The session file could not be written (disk full, I/O error, file too large): the session is closed with
+    /// FATAL 58030 rather than go on unrecorded (docs/security.md). Runs on the session's event loop.
+    func recordingFailed(_ message: String) {
+        let clientHandler = self.side == .client ? self : self.partner
+        let upstreamHandler = self.side == .upstream ? self : self.partner
+        self.finish(reason: "recording failed: \(message)")
+        if let clientContext = clientHandler?.context {
+            var buffer = clientContext.channel.allocator.buffer(capacity: 128)
+            ErrorFields.fatal("58030", "pgreel could not record this session: \(message)").encode(into: &buffer)
+            let channel = clientContext.channel
+            clientContext.writeAndFlush(self.wrapOutboundOut(buffer)).whenComplete { _ in
+                channel.close(promise: nil)
+            }
+        }
+        upstreamHandler?.context?.close(promise: nil)
+    }
+
     /// A malformed message: the client gets FATAL 08P01 (as PostgreSQL answers one), both sides close.
     private func protocolViolation(_ error: any Error) {
         let message = (error as? ProtocolViolation)?.message ?? "\(error)"

@@ -86,7 +86,9 @@ struct ResultSetBuilder {
         for row in self.set.rows {
             buffer.clear()
             if copy {
-                buffer.writeString(row[0] ?? "")
+                // A row kept from a DataRow may have no column at all (`SELECT FROM t`); a server that then sends
+                // CopyData in the same result must not crash the proxy (found by fuzzing).
+                buffer.writeString((row.first ?? nil) ?? "")
                 buffer.writeString("\n")
             } else {
                 Self.encodePayload(row, formats: self.formats, into: &buffer)

@@ -140,7 +140,9 @@ public struct SessionTracker {
             self.pending.append(.parse(name: parse.name, statement: statement))
         case FrontendMessageID.bind:
             let bind = try BindMessage.decode(from: payload)
-            let statement = self.statements[bind.statement] ?? self.pendingStatement(named: bind.statement)
+            // The newest Parse of that name wins, even before its ParseComplete: drivers send Parse, Bind, Execute
+            // and Sync in one flight, and the unnamed statement of the previous query is still in `statements`.
+            let statement = self.pendingStatement(named: bind.statement) ?? self.statements[bind.statement]
             if let statement {
                 let parameters = bind.parameters.enumerated().map { index, value in
                     Self.recordedParameter(value, format: bind.format(ofParameter: index))
@@ -505,7 +507,8 @@ public struct SessionTracker {
             resultSets: inFlight.finished.count > 1 ? inFlight.finished : nil, error: inFlight.error,
             notices: inFlight.notices.isEmpty ? nil : inFlight.notices,
             durationMS: Double(monotonic &- inFlight.started) / 1_000_000)
-        if let copyIn = inFlight.copyIn {
+        if var copyIn = inFlight.copyIn {
+            copyIn.finish()
             result.copyData = copyIn.chunks
             result.copyDataEncoding = copyIn.encoding
             result.copyDataTruncated = copyIn.truncated

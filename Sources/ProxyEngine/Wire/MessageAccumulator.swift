@@ -5,8 +5,8 @@ struct MessageAccumulator {
     private var buffer = ByteBuffer()
     private var decoder: RawMessageDecoder
 
-    init(direction: MessageFramer.Direction) {
-        self.decoder = RawMessageDecoder(direction: direction)
+    init(direction: MessageFramer.Direction, maxLength: Int = .max) {
+        self.decoder = RawMessageDecoder(direction: direction, maxLength: maxLength)
     }
 
     mutating func append(_ bytes: ByteBuffer) {

@@ -70,7 +70,9 @@ public struct MessageFramer: Sendable {
                     }
                     var slice = chunk.readSlice(length: take)!
                     if self.assembling == nil {
-                        self.assembling = ByteBufferAllocator().buffer(capacity: total)
+                        // Grows with the bytes that really arrive: a 5-byte header claiming 16 MiB must not make
+                        // the proxy allocate 16 MiB up front.
+                        self.assembling = ByteBufferAllocator().buffer(capacity: min(total, Self.initialAssemblyCapacity))
                     }
                     self.assembling!.writeBuffer(&slice)
                 } else {
@@ -89,6 +91,12 @@ public struct MessageFramer: Sendable {
             }
         }
     }
+
+    /// The most a message being assembled reserves before its bytes arrive.
+    static let initialAssemblyCapacity = 64 << 10
+
+    /// Bytes reserved for the wanted message being assembled across chunks (0 when none is).
+    var assemblyCapacity: Int { self.assembling?.capacity ?? 0 }
 
     /// True between messages: nothing of a message is pending.
     public var isAtBoundary: Bool {

@@ -22,16 +22,21 @@ public struct RawMessageDecoder: NIOSingleStepByteToMessageDecoder {
     public typealias InboundOut = RawMessage
 
     private let direction: MessageFramer.Direction
+    private let maxLength: Int
 
-    public init(direction: MessageFramer.Direction) {
+    /// - Parameter maxLength: a tighter limit than the protocol's for every message type (the authentication
+    ///   phase, where only password messages are valid, uses `MessageLimits.authToken`).
+    public init(direction: MessageFramer.Direction, maxLength: Int = .max) {
         self.direction = direction
+        self.maxLength = maxLength
     }
 
     public mutating func decode(buffer: inout ByteBuffer) throws -> RawMessage? {
         guard let (id, length) = buffer.getMultipleIntegers(at: buffer.readerIndex, as: (UInt8, Int32).self) else {
             return nil
         }
-        let limit = self.direction == .frontend ? MessageLimits.frontendLimit(for: id) : MessageLimits.large
+        let limit = min(
+            self.maxLength, self.direction == .frontend ? MessageLimits.frontendLimit(for: id) : MessageLimits.large)
         guard length >= 4, Int(length) <= limit else {
             throw ProtocolViolation("invalid message length \(length) for message type \"\(MessageFramer.printable(id))\"")
         }

@@ -14,22 +14,26 @@ struct ProxyUnderTest {
     /// Starts the proxy and waits until its banner says it listens.
     /// A free port can be taken by another test between choosing it and binding it: then the proxy exits saying
     /// it cannot listen, and a new port is tried (a few times).
+    /// `launcher` runs the proxy through another program (e.g. `["/usr/bin/prlimit", "--fsize=65536", "--"]`).
     static func start(
-        upstream: String, users: [String] = [], arguments: [String] = [], environment: [String: String] = [:]
+        upstream: String, users: [String] = [], arguments: [String] = [], environment: [String: String] = [:],
+        launcher: [String] = []
     ) async throws -> ProxyUnderTest {
         for _ in 1..<3 {
             do {
                 return try await self.startOnce(
-                    upstream: upstream, users: users, arguments: arguments, environment: environment)
+                    upstream: upstream, users: users, arguments: arguments, environment: environment,
+                    launcher: launcher)
             } catch ProcessRunnerError.outputNotSeen(_, _, true, _, let stderr) where stderr.contains("cannot listen") {
                 continue
             }
         }
-        return try await self.startOnce(upstream: upstream, users: users, arguments: arguments, environment: environment)
+        return try await self.startOnce(
+            upstream: upstream, users: users, arguments: arguments, environment: environment, launcher: launcher)
     }
 
     private static func startOnce(
-        upstream: String, users: [String], arguments: [String], environment: [String: String]
+        upstream: String, users: [String], arguments: [String], environment: [String: String], launcher: [String]
     ) async throws -> ProxyUnderTest {
         let port = try Tools.freePort()
         let sessions = try makeTemporaryDirectory(prefix: "pgreel-sessions") + "/sessions"
@@ -38,7 +42,11 @@ struct ProxyUnderTest {
         args += arguments
         var env = environment
         env["NO_COLOR"] = env["NO_COLOR"] ?? "1"
-        let process = try ProcessRunner.startBackground(try Tools.pgreelBinary, args, environment: env)
+        let process =
+            launcher.isEmpty
+            ? try ProcessRunner.startBackground(try Tools.pgreelBinary, args, environment: env)
+            : try ProcessRunner.startBackground(
+                launcher[0], Array(launcher.dropFirst()) + [try Tools.pgreelBinary] + args, environment: env)
         do {
             try await process.waitForOutput(containing: "127.0.0.1:\(port)", in: .stdout, timeout: .seconds(30))
         } catch {
