@@ -98,7 +98,7 @@ headless_round() {
     tps="$(run_pgbench "$port")"
     cpu="$(cpu_seconds "$pid")"
     kill "$pid" 2>/dev/null || true
-    sleep 0.5
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     [[ -n "$tps" ]] || die "pgbench through the headless proxy failed"
     echo "$tps $cpu"
 }
@@ -144,8 +144,12 @@ monitor_round() {
     SCREEN="$(tmux -L "$TMUX_SOCKET" capture-pane -p -t "$name")"
     peak="$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)"
     [[ "$peak" =~ ^[0-9]+$ ]] && (( peak > PEAK_KB )) && PEAK_KB=$peak
+    # q, and then a kill: a dashboard still folding in the flood's last events may see connections open and ask
+    # before quitting, and a leftover would take CPU from the next round.
     tmux -L "$TMUX_SOCKET" send-keys -t "$name" q
     sleep 0.5
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     [[ -n "$tps" ]] || die "pgbench through the monitor failed"
     ROUND_RESULT="$tps $cpu"
 }

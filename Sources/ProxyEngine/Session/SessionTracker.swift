@@ -507,7 +507,8 @@ public struct SessionTracker {
             resultSets: inFlight.finished.count > 1 ? inFlight.finished : nil, error: inFlight.error,
             notices: inFlight.notices.isEmpty ? nil : inFlight.notices,
             durationMS: Double(monotonic &- inFlight.started) / 1_000_000)
-        if let copyIn = inFlight.copyIn {
+        if var copyIn = inFlight.copyIn {
+            copyIn.finish()
             result.copyData = copyIn.chunks
             result.copyDataEncoding = copyIn.encoding
             result.copyDataTruncated = copyIn.truncated

@@ -28,7 +28,7 @@ import Testing
     @Test(arguments: [
         (#"{"query_number": "one", "sql": "x"}"#, "\"data.query_number\""),
         (#"{"query_number": 1, "sql": 42}"#, "\"data.sql\""),
-        (#"{"query_number": 1e400, "sql": "x"}"#, "\"data.query_number\""),
+        (#"{"query_number": 1e400, "sql": "x"}"#, #""data.query_number" is a number, expected an integer"#),
         (#"{"query_number": 1, "sql": "x", "parameters": "no"}"#, "\"data.parameters\""),
         (#"[1, 2, 3]"#, "data"),
     ])

@@ -330,6 +330,12 @@ struct SessionFileWriterTests {
             }
             recorder.record(SessionFixtures.query(1))
             #expect(recorder.flushAndWait(timeout: .seconds(30)))
+            // flushAndWait returns once the recording failed; the handler runs on the writer thread right after,
+            // outside the recorder's lock, so it may not have finished yet.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while waited.value == nil, ContinuousClock.now < deadline {
+                Thread.sleep(forTimeInterval: 0.001)
+            }
             #expect(waited.value == true, "nothing is left to write after a failure")
             #expect(recorder.discardedEvents == 2)
         }
