@@ -144,14 +144,10 @@ public enum SessionBrowserRenderer {
             screen.write("Opening " + TerminalText.escaped(opening) + "…", row: row, column: 0, style: .running)
             return
         }
-        var line = StyledLine()
-        for (index, hint) in [("↑↓", "select"), ("Enter", "replay"), ("/", "filter"), ("r", "reread"), ("q", "back")]
-            .enumerated()
-        {
-            if index > 0 { line.append("  ") }
-            line.append(hint.0, .key)
-            line.append(" " + hint.1, .dim)
-        }
-        screen.write(line, row: row, column: 0)
+        KeyHint.draw(
+            [
+                KeyHint("↑↓", "select", 1), KeyHint("Enter", "replay", 0), KeyHint("/", "filter", 2),
+                KeyHint("r", "reread", 3), KeyHint("q", "back", 0),
+            ], row: row, into: &screen)
     }
 }

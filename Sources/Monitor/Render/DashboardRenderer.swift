@@ -102,25 +102,12 @@ public enum DashboardRenderer {
             return
         }
         // In order of importance; those that do not fit are left out, the rest keep their order.
-        let hints: [(key: String, text: String, priority: Int)] = [
-            ("Tab", "pane", 2), ("↑↓", "select", 8), ("Enter", "detail", 3), ("/", "filter", 4), ("s", "session", 6),
-            ("f", "follow", 5), ("p", "pause", 7), ("o", "replay", 9), ("?", "help", 0), ("q", "quit", 1),
-        ]
-        func width(of hint: (key: String, text: String, priority: Int)) -> Int {
-            TerminalText.displayWidth(of: hint.key) + 1 + hint.text.count + 2
-        }
-        var shown = hints
-        while shown.reduce(0, { $0 + width(of: $1) }) - 2 > screen.size.columns, shown.count > 1 {
-            let least = shown.indices.max { shown[$0].priority < shown[$1].priority }!
-            shown.remove(at: least)
-        }
-        var line = StyledLine()
-        for (index, hint) in shown.enumerated() {
-            if index > 0 { line.append("  ") }
-            line.append(hint.key, .key)
-            line.append(" " + hint.text, .dim)
-        }
-        screen.write(line, row: row, column: 0)
+        KeyHint.draw(
+            [
+                KeyHint("Tab", "pane", 2), KeyHint("↑↓", "select", 8), KeyHint("Enter", "detail", 3),
+                KeyHint("/", "filter", 4), KeyHint("s", "session", 6), KeyHint("f", "follow", 5),
+                KeyHint("p", "pause", 7), KeyHint("o", "replay", 9), KeyHint("?", "help", 0), KeyHint("q", "quit", 1),
+            ], row: row, into: &screen)
     }
 
     // MARK: - Small terminals

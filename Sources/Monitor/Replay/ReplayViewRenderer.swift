@@ -289,32 +289,27 @@ public enum ReplayViewRenderer {
             return
         }
         let leave = state.quitsOnLeave ? "quit" : "back"
-        var hints: [(key: String, text: String, priority: Int)]
+        var hints: [KeyHint]
         if state.run != nil {
-            hints = [("Esc", "stop the run", 0), ("↑↓", "select", 2), ("Enter", "detail", 1), ("b", "breakpoint", 3),
-                ("q", leave, 4)]
+            hints = [
+                KeyHint("Esc", "stop the run", 0), KeyHint("↑↓", "select", 2), KeyHint("Enter", "detail", 1),
+                KeyHint("b", "breakpoint", 3), KeyHint("q", leave, 4),
+            ]
         } else if state.overlay == .detail {
-            hints = [("↑↓", "scroll", 1), ("←→", "sideways", 3), ("n", "step", 2), ("Esc", "back to the list", 0)]
+            hints = [
+                KeyHint("↑↓", "scroll", 1), KeyHint("←→", "sideways", 3), KeyHint("n", "step", 2),
+                KeyHint("Esc", "back to the list", 0),
+            ]
         } else {
-            hints = [("n", "step", 0), ("r", "run", 2), ("m", "to mismatch", 3), ("b", "break", 6), ("s", "skip", 7),
-                ("R", "restart", 8), ("Enter", "detail", 5), ("w", "report", 9), ("?", "help", 10), ("q", leave, 1)]
-            if state.canChangeSafety { hints.insert(("t", "safety", 4), at: 7) }
+            hints = [
+                KeyHint("n", "step", 0), KeyHint("r", "run", 2), KeyHint("m", "to mismatch", 3),
+                KeyHint("b", "break", 6), KeyHint("s", "skip", 7), KeyHint("R", "restart", 8),
+                KeyHint("Enter", "detail", 5), KeyHint("w", "report", 9), KeyHint("?", "help", 10),
+                KeyHint("q", leave, 1),
+            ]
+            if state.canChangeSafety { hints.insert(KeyHint("t", "safety", 4), at: 7) }
         }
-        func width(of hint: (key: String, text: String, priority: Int)) -> Int {
-            TerminalText.displayWidth(of: hint.key) + 1 + TerminalText.displayWidth(of: hint.text) + 2
-        }
-        var shown = hints
-        while shown.reduce(0, { $0 + width(of: $1) }) - 2 > screen.size.columns, shown.count > 1 {
-            let least = shown.indices.max { shown[$0].priority < shown[$1].priority }!
-            shown.remove(at: least)
-        }
-        var line = StyledLine()
-        for (index, hint) in shown.enumerated() {
-            if index > 0 { line.append("  ") }
-            line.append(hint.key, .key)
-            line.append(" " + hint.text, .dim)
-        }
-        screen.write(line, row: row, column: 0)
+        KeyHint.draw(hints, row: row, into: &screen)
     }
 
     static let helpLines: [StyledLine] = {
