@@ -67,7 +67,7 @@ actor QueryExecutor {
 
     /// Replays one query. Throws only when the connection is lost or `--rollback` cannot be kept; everything the
     /// server answers, errors included, is in the result.
-    func execute(_ query: RecordedQuery, recorded: RecordedResult?, keepRows: Int, key: Int = -1)
+    func execute(_ query: RecordedQuery, recorded: RecordedResult?, keepRows: Int, key: Int)
         async throws(ReplayError) -> Execution
     {
         defer { self.noteRecordedPortal(query, recorded: recorded) }
@@ -102,7 +102,7 @@ actor QueryExecutor {
         } else {
             execution = try await self.run(query, copy: copy, savepoint: false, keepRows: keepRows)
         }
-        if query.queryProtocol == .simple {
+        if query.queryProtocol == .simple, Self.mayHoldBarrierWord(query.sql) {
             let words = SQLStatements.words(query.sql)
             if words.contains("DEALLOCATE") || words.contains("DISCARD") {
                 self.prepared.removeAll()
@@ -416,9 +416,11 @@ actor QueryExecutor {
                 == ParseMessage(name: statement, sql: query.sql, parameterTypes: query.parameterTypes ?? [])
     }
 
+    private static let barrierWords: [[UInt8]] = [Array("copy".utf8), Array("deallocate".utf8), Array("discard".utf8)]
+
     /// A quick look for COPY, DEALLOCATE or DISCARD in any case, before the exact (and slower) word scan.
     static func mayHoldBarrierWord(_ sql: String) -> Bool {
-        let candidates: [[UInt8]] = [Array("copy".utf8), Array("deallocate".utf8), Array("discard".utf8)]
+        let candidates = Self.barrierWords
         return sql.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
             for index in bytes.indices {
                 let first = bytes[index] | 0x20

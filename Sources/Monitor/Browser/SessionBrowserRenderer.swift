@@ -127,13 +127,7 @@ public enum SessionBrowserRenderer {
 
     static func drawFooter(_ state: SessionBrowserState, row: Int, into screen: inout ScreenBuffer) {
         if let input = state.filterInput {
-            var line = StyledLine()
-            line.append("/", .key)
-            line.append(" filter: ")
-            line.append(input)
-            line.append("█", .dim)
-            line.append("   Enter keeps it · Esc clears · words of the name or the user", .dim)
-            screen.write(line, row: row, column: 0)
+            KeyHint.drawFilterInput(input, help: "words of the name or the user", row: row, into: &screen)
             return
         }
         if let message = state.message {

@@ -171,26 +171,9 @@ public struct SessionBrowserState: Sendable, Equatable {
     }
 
     private mutating func handleFilterInput(_ key: DashboardKey) {
-        var text = self.filterInput ?? ""
-        switch key {
-        case .enter:
-            self.filterInput = nil
-            return
-        case .escape:
-            self.filterInput = nil
-            self.setFilter("")
-            return
-        case .backspace:
-            if !text.isEmpty { text.removeLast() }
-        case .control("u"):
-            text = ""
-        case .character(let character):
-            text.append(character)
-        default:
-            return
+        if let text = FilterInput.edit(&self.filterInput, with: key) {
+            self.setFilter(text)
         }
-        self.filterInput = text
-        self.setFilter(text)
     }
 
     private mutating func setFilter(_ text: String) {

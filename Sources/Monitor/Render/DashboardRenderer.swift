@@ -88,13 +88,7 @@ public enum DashboardRenderer {
 
     static func drawFooter(_ state: DashboardState, row: Int, into screen: inout ScreenBuffer) {
         if let input = state.filterInput {
-            var line = StyledLine()
-            line.append("/", .key)
-            line.append(" filter: ")
-            line.append(input)
-            line.append("█", .dim)
-            line.append("   Enter keeps it · Esc clears · text, user:NAME or session:N", .dim)
-            screen.write(line, row: row, column: 0)
+            KeyHint.drawFilterInput(input, help: "text, user:NAME or session:N", row: row, into: &screen)
             return
         }
         if let flash = state.flash {

@@ -31,4 +31,15 @@ struct KeyHint {
         }
         screen.write(line, row: row, column: 0)
     }
+
+    /// The footer while a `/` filter is typed: the text so far, a cursor, and `help` on what it matches.
+    static func drawFilterInput(_ input: String, help: String, row: Int, into screen: inout ScreenBuffer) {
+        var line = StyledLine()
+        line.append("/", .key)
+        line.append(" filter: ")
+        line.append(input)
+        line.append("█", .dim)
+        line.append("   Enter keeps it · Esc clears · " + help, .dim)
+        screen.write(line, row: row, column: 0)
+    }
 }

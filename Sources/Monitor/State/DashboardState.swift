@@ -456,26 +456,9 @@ public struct DashboardState: Sendable, Equatable {
     }
 
     private mutating func handleFilterInput(_ key: DashboardKey) {
-        var text = self.filterInput ?? ""
-        switch key {
-        case .enter:
-            self.filterInput = nil
-            return
-        case .escape:
-            self.filterInput = nil
-            self.setFilter(QueryFilter(text: "", sessionID: self.filter.sessionID))
-            return
-        case .backspace:
-            if !text.isEmpty { text.removeLast() }
-        case .control("u"):
-            text = ""
-        case .character(let character):
-            text.append(character)
-        default:
-            return
+        if let text = FilterInput.edit(&self.filterInput, with: key) {
+            self.setFilter(QueryFilter(text: text, sessionID: self.filter.sessionID))
         }
-        self.filterInput = text
-        self.setFilter(QueryFilter(text: text, sessionID: self.filter.sessionID))
     }
 
     // MARK: Mouse

@@ -152,61 +152,9 @@ enum SessionFixtures {
         )
     }
 
-    /// The session file shown in the seed's EXAMPLE_WORKFLOW.txt, completed with its closing `]`.
-    static let seedExample = """
-        [
-          {
-            "type": "session_activity",
-            "timestamp": "2025-10-07T21:30:15Z",
-            "data": {
-              "activity": "session_start",
-              "details": {
-                "session_id": "session_1759881348861829000",
-                "pseudo_user": "pseudo_user",
-                "start_time": "2025-10-07T21:30:15Z"
-              }
-            }
-          },
-          {
-            "type": "session_activity",
-            "timestamp": "2025-10-07T21:30:15Z",
-            "data": {
-              "activity": "connection",
-              "details": {
-                "pseudo_user": "pseudo_user",
-                "real_user": "postgres",
-                "database": "postgres",
-                "real_db_host": "localhost",
-                "real_db_port": "5432"
-              }
-            }
-          },
-          {
-            "type": "query",
-            "timestamp": "2025-10-07T21:30:15Z",
-            "data": {
-              "query_number": 1,
-              "sql": "SELECT * FROM test_data;"
-            }
-          },
-          {
-            "type": "query_result",
-            "timestamp": "2025-10-07T21:30:15Z",
-            "data": {
-              "query_number": 1,
-              "columns": ["id", "name", "value", "created_at"],
-              "rows": [
-                ["1", "test1", "150", "2025-10-07 22:42:12.977496"],
-                ["2", "test2", "200", "2025-10-07 22:42:12.977496"],
-                ["3", "test3", "300", "2025-10-07 22:42:12.977496"]
-              ],
-              "row_count": 3,
-              "command_tag": "SELECT 3"
-            }
-          }
-        ]
-
-        """
+    /// The session file shown in the seed's EXAMPLE_WORKFLOW.txt, completed with its closing `]`
+    /// (Tests/Fixtures/seed-example.json, shared with the integration tests).
+    static let seedExample = SeedExampleFile.text
 
     static func write(_ text: String, to path: String) {
         let created = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
