@@ -20,7 +20,7 @@ TLS_PREREQ     := $(if $(TLS),certs)
 
 export PGREEL_DB_PORT
 
-.PHONY: build db-up db-down db-status proxy monitor run replay test bench bench-smoke certs fuzz soak clean
+.PHONY: build db-up db-down db-status proxy monitor run replay test bench bench-floor bench-smoke certs fuzz soak clean
 
 build:
 	$(SWIFT) build
@@ -64,6 +64,10 @@ test:
 # pgreel side by side with direct PostgreSQL and pgbouncer (docs/performance.md); not part of `make test`.
 bench:
 	bash bench/run.sh
+
+# What a bare swift-nio relay costs next to pgbouncer and pgreel (docs/performance.md "The floor").
+bench-floor:
+	bash bench/floor.sh
 
 # A short run that only checks the bench still works.
 bench-smoke:

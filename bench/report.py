@@ -99,7 +99,7 @@ def main():
             f"- Monitor vs headless (pgbench -S -c 8, dashboard in a 120x40 tmux): {fields.get('monitor_tps', '?')} vs "
             f"{fields.get('headless_tps', '?')} tps → ratio {fields.get('ratio', '?')}; pgreel CPU "
             f"{fields.get('monitor_us', '?')} vs {fields.get('headless_us', '?')} µs/tx; keys answered during the flood "
-            f"{fields.get('keys', '?')} (slowest {fields.get('slowest_ms', '?')} ms); monitor peak RSS "
+            f"{fields.get('keys', '?')} (median {fields.get('median_key_ms', '?')} ms, slowest {fields.get('slowest_ms', '?')} ms); monitor peak RSS "
             f"{fields.get('peak_mib', '?')} MiB; events dropped for the dashboard {fields.get('dropped', '?')}")
         status.append(("monitor ≥ 0.9 × headless throughput", ratio, 0.9))
     elif args.monitor_note:

@@ -23,84 +23,27 @@ if [[ "$SMOKE" == 1 ]]; then
     ROUNDS=1; DURATION=1; MODES=(extended); CLIENTS=(1 8); BIG_ROWS=20000; REPLAY_QUERIES=2000
 fi
 
-log() { printf 'bench: %s\n' "$*" >&2; }
-die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
-
 WORK="$(mktemp -d /tmp/pgreel-bench-XXXXXX)"
 chmod 755 "$WORK"
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 PIDS=()
 cleanup() {
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    PGREEL_PGDATA="$WORK/pgdata" PGREEL_DB_PORT="$PGPORT" bash scripts/db.sh down >/dev/null 2>&1 || true
-    [[ -n "${BOUNCER_PID:-}" ]] && kill "$BOUNCER_PID" 2>/dev/null || true
-    # Also a pgbouncer whose pid was never read (it failed to come up in time, or the script stopped early).
-    pkill -f "$WORK/bouncer/pgbouncer.ini" 2>/dev/null || true
+    stop_bench_postgres
+    stop_bench_pgbouncer
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-as_postgres() { if (( EUID == 0 )); then runuser -u postgres -- "$@"; else "$@"; fi; }
-
-PGBIN="$(pg_config --bindir 2>/dev/null || ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
-PGBENCH="$PGBIN/pgbench"; PSQL="$PGBIN/psql"
-[[ -x "$PGBENCH" ]] || PGBENCH="$(command -v pgbench)" || die "pgbench not found"
 
 log "building pgreel (release)"
 swift build -c release --product pgreel 2>&1 | tail -n 1 >&2
 PGREEL="$PROJECT_DIR/.build/release/pgreel"
 
-# --- PostgreSQL -------------------------------------------------------------------------------------------
-PGPORT="$(free_port)"
-export PGREEL_PGDATA="$WORK/pgdata" PGREEL_DB_PORT="$PGPORT"
-bash scripts/db.sh up >/dev/null
-as_postgres "$PSQL" -X -q -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres \
-    -c "ALTER SYSTEM SET fsync = off" -c "ALTER SYSTEM SET synchronous_commit = off" \
-    -c "ALTER SYSTEM SET full_page_writes = off" -c "ALTER SYSTEM SET max_connections = 300" \
-    -c "CREATE DATABASE bench" >/dev/null
-bash scripts/db.sh down >/dev/null && bash scripts/db.sh up >/dev/null
+# --- PostgreSQL and pgbouncer ---------------------------------------------------------------------------------
 SCALE=10; [[ "$SMOKE" == 1 ]] && SCALE=1
-log "pgbench -i -s $SCALE"
-"$PGBENCH" -i -q -s "$SCALE" -h 127.0.0.1 -p "$PGPORT" -U postgres bench >/dev/null 2>&1
-
-# --- pgbouncer ----------------------------------------------------------------------------------------------
-BOUNCER_PORT=""; BOUNCER_NOTE=""
-if ! command -v pgbouncer >/dev/null 2>&1 && (( EUID == 0 )) && command -v apt-get >/dev/null 2>&1; then
-    log "installing pgbouncer"
-    (apt-get install -y -qq pgbouncer >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq pgbouncer; }) >/dev/null 2>&1 || true
-fi
-if command -v pgbouncer >/dev/null 2>&1; then
-    BOUNCER_PORT="$(free_port)"
-    mkdir -p "$WORK/bouncer"
-    cat > "$WORK/bouncer/pgbouncer.ini" <<INI
-[databases]
-bench = host=127.0.0.1 port=$PGPORT dbname=bench
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = $BOUNCER_PORT
-unix_socket_dir =
-auth_type = trust
-auth_file = $WORK/bouncer/users.txt
-pool_mode = session
-max_client_conn = 300
-default_pool_size = 64
-logfile = $WORK/bouncer/pgbouncer.log
-pidfile = $WORK/bouncer/pgbouncer.pid
-INI
-    echo '"postgres" ""' > "$WORK/bouncer/users.txt"
-    (( EUID == 0 )) && chown -R postgres: "$WORK/bouncer"
-    as_postgres pgbouncer "$WORK/bouncer/pgbouncer.ini" >/dev/null 2>&1 &
-    # The pgbouncer process itself, from its pid file ($! is a subshell or runuser, which burn no CPU).
-    BOUNCER_PID=""
-    for _ in $(seq 50); do
-        [[ -s "$WORK/bouncer/pgbouncer.pid" ]] && { BOUNCER_PID="$(cat "$WORK/bouncer/pgbouncer.pid")"; break; }
-        sleep 0.1
-    done
-    [[ -n "$BOUNCER_PID" ]] || die "pgbouncer did not start (see $WORK/bouncer/pgbouncer.log)"
-else
-    BOUNCER_NOTE="pgbouncer not installed (apt-get install pgbouncer failed or not root)"
-    log "$BOUNCER_NOTE"
-fi
+start_bench_postgres "$SCALE"
+start_bench_pgbouncer
 
 # --- pgreel -------------------------------------------------------------------------------------------------
 start_pgreel() {  # name, extra args...
@@ -110,15 +53,12 @@ start_pgreel() {  # name, extra args...
     "$PGREEL" proxy --listen "127.0.0.1:$port" --upstream "postgres://postgres@127.0.0.1:$PGPORT/bench" \
         --user postgres --sessions "$WORK/sessions-$name" --quiet "$@" > "$WORK/$name.log" 2>&1 &
     local pid=$!
-    for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+    wait_for_port "$port" || die "pgreel ($name) did not start: $(tail -n 3 "$WORK/$name.log")"
     echo "$port $pid"
 }
 # start_pgreel runs in a subshell (process substitution): the parent records the pids it prints, for cleanup.
 read -r REC_PORT REC_PID < <(start_pgreel record); PIDS+=("$REC_PID")
 read -r NOREC_PORT NOREC_PID < <(start_pgreel norecord --no-record); PIDS+=("$NOREC_PID")
-
-TICK="$(getconf CLK_TCK)"
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 TARGETS=(direct)
 declare -A PORT_OF=([direct]="$PGPORT" [pgreel]="$REC_PORT" [pgreel_norecord]="$NOREC_PORT")
@@ -133,20 +73,9 @@ echo "round,mode,clients,target,tps,latency_ms,cpu_us_per_tx" > "$RAW"
 for round in $(seq "$ROUNDS"); do
     for mode in "${MODES[@]}"; do
         for clients in "${CLIENTS[@]}"; do
-            threads=$(( clients < 2 ? 1 : 2 ))
             for target in "${TARGETS[@]}"; do
-                pid="${PID_OF[$target]:-}"
-                before=0; [[ -n "$pid" ]] && before="$(cpu_ticks "$pid")"
-                out="$("$PGBENCH" -n -S -M "$mode" -c "$clients" -j "$threads" -T "$DURATION" \
-                    -h 127.0.0.1 -p "${PORT_OF[$target]}" -U postgres bench 2>&1)" || { echo "$out" >&2; die "pgbench failed against $target"; }
-                tps="$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' <<<"$out" | tail -n 1)"
-                lat="$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' <<<"$out")"
-                txs="$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' <<<"$out")"
-                cpu=""
-                if [[ -n "$pid" ]]; then
-                    after="$(cpu_ticks "$pid")"
-                    cpu="$(python3 -c "print(round(($after - $before) * 1e6 / $TICK / max($txs, 1), 2))")"
-                fi
+                read -r tps lat cpu _ < <(pgbench_run "$mode" "$clients" "$DURATION" "${PORT_OF[$target]}" \
+                    "${PID_OF[$target]:-}") || die "pgbench failed against $target"
                 echo "$round,$mode,$clients,$target,$tps,$lat,$cpu" >> "$RAW"
                 log "round $round $mode c=$clients $target: $tps tps"
             done

@@ -54,38 +54,12 @@ struct ProxyCommand: AsyncParsableCommand {
                     recording: configuration.recording, color: useColor, tls: configuration.bannerTLS))
         }
 
-        let printer = Task.detached {
-            let text = HeadlessLogFormatter(options: .init(color: useColor))
-            let json = JSONLogFormatter()
-            var events: [ProxyEvent] = []
-            var lines: [String] = []
-            var dropped = 0
-            while true {
-                let closed = mailbox.isClosed
-                mailbox.swapEvents(&events)
-                lines.removeAll(keepingCapacity: true)
-                for event in events {
-                    switch configuration.logFormat {
-                    case .text: lines += text.lines(for: event)
-                    case .json: lines.append(json.line(for: event))
-                    }
-                }
-                output.write(lines: lines)
-                let nowDropped = mailbox.droppedCount
-                if nowDropped > dropped {
-                    // On stderr, so a JSON log stays one object per line.
-                    output.writeError("⚠️  \(nowDropped - dropped) log events dropped: the output is slower than the proxy")
-                    dropped = nowDropped
-                }
-                if closed { return }
-                if events.isEmpty {
-                    try? await Task.sleep(for: .milliseconds(10))
-                }
-            }
-        }
+        let printer = HeadlessLogPrinter(
+            mailbox: mailbox, format: configuration.logFormat, color: useColor, output: output)
+        let printing = Task.detached { await printer.run() }
         let signal = await waitForTerminationSignal()
         output.writeError("\nReceived \(signal), shutting down.")
         await server.shutdown(gracePeriod: .milliseconds(Int(self.options.shutdownTimeout * 1000)))
-        _ = await printer.result
+        await printing.value
     }
 }

@@ -14,6 +14,13 @@ final class ProxySession {
     private let bus: EventBus
     private var frontendFramer = MessageFramer(direction: .frontend)
     private var backendFramer = MessageFramer(direction: .backend)
+    /// Messages framed but not yet tracked, and when the first of them arrived (see `tapClientMessages`).
+    private var clientFrames: [MessageFramer.Frame] = []
+    private var clientFramesSeen: (Date, UInt64) = (Date(), 0)
+    private var serverFrames: [MessageFramer.Frame] = []
+    private var serverFramesSeen: (Date, UInt64) = (Date(), 0)
+    /// The tracker's outputs being sent on (swapped with the tracker's array, see `flushOutputs`).
+    private var outputs: [SessionTracker.Output] = []
     private let started = Date()
     private let startedMonotonic = DispatchTime.now().uptimeNanoseconds
     private var ended = false
@@ -40,18 +47,39 @@ final class ProxySession {
 
     var isRecordingBacklogged: Bool { self.recorder?.isBacklogged ?? false }
 
-    /// Looks at a chunk the client sent; throws ProtocolViolation for a malformed stream.
-    func clientBytes(_ chunk: ByteBuffer) throws {
-        let now = Date()
-        let monotonic = DispatchTime.now().uptimeNanoseconds
+    /// Frames a chunk the client sent, before it is forwarded: throws ProtocolViolation for a malformed stream
+    /// (bad lengths, oversized messages), so such bytes never reach the server. The messages are only looked at
+    /// by `tapClientMessages`, after the chunk has been flushed.
+    func frameClientBytes(_ chunk: ByteBuffer) throws {
+        if self.clientFrames.isEmpty { self.clientFramesSeen = Self.clock() }
         try self.frontendFramer.feed(chunk, wants: { SessionTracker.wantsFrontend($0) || $0 == FrontendMessageID.terminate }) { frame in
+            if case .message(FrontendMessageID.terminate, _) = frame {
+                self.clientSentTerminate = true
+            } else {
+                self.clientFrames.append(frame)
+            }
+        }
+    }
+
+    /// Frames a chunk the server sent (its messages are looked at by `tapServerMessages`).
+    func frameServerBytes(_ chunk: ByteBuffer) throws {
+        if self.serverFrames.isEmpty { self.serverFramesSeen = Self.clock() }
+        try self.backendFramer.feed(chunk, wants: SessionTracker.wantsBackend) { frame in
+            self.serverFrames.append(frame)
+        }
+    }
+
+    /// Feeds the client messages framed since the last call to the tracker, and records what it makes of them.
+    /// Called once the relay has flushed them to the server: tracking and recording a query costs microseconds
+    /// that the query itself should not wait for.
+    func tapClientMessages() throws {
+        guard !self.clientFrames.isEmpty else { return }
+        let (now, monotonic) = self.clientFramesSeen
+        defer { self.clientFrames.removeAll(keepingCapacity: self.clientFrames.count <= Self.keptFrameCapacity) }
+        for frame in self.clientFrames {
             switch frame {
             case .message(let id, let payload):
-                if id == FrontendMessageID.terminate {
-                    self.clientSentTerminate = true
-                } else {
-                    try self.tracker.frontend(id: id, payload: payload, now: now, monotonic: monotonic)
-                }
+                try self.tracker.frontend(id: id, payload: payload, now: now, monotonic: monotonic)
             case .oversized(let id, _):
                 self.tracker.oversizedFrontendMessage(id: id)
             }
@@ -59,11 +87,12 @@ final class ProxySession {
         self.flushOutputs()
     }
 
-    /// Looks at a chunk the server sent.
-    func serverBytes(_ chunk: ByteBuffer) throws {
-        let now = Date()
-        let monotonic = DispatchTime.now().uptimeNanoseconds
-        try self.backendFramer.feed(chunk, wants: SessionTracker.wantsBackend) { frame in
+    /// Feeds the server messages framed since the last call to the tracker (after the client has them).
+    func tapServerMessages() throws {
+        guard !self.serverFrames.isEmpty else { return }
+        let (now, monotonic) = self.serverFramesSeen
+        defer { self.serverFrames.removeAll(keepingCapacity: self.serverFrames.count <= Self.keptFrameCapacity) }
+        for frame in self.serverFrames {
             switch frame {
             case .message(let id, let payload):
                 try self.tracker.backend(id: id, payload: payload, now: now, monotonic: monotonic)
@@ -72,6 +101,13 @@ final class ProxySession {
             }
         }
         self.flushOutputs()
+    }
+
+    /// A big result's batch of rows should not pin a large array for the rest of the session.
+    private static let keptFrameCapacity = 1024
+
+    private static func clock() -> (Date, UInt64) {
+        (Date(), DispatchTime.now().uptimeNanoseconds)
     }
 
     func start(clientAddress: String, applicationName: String?) {
@@ -90,6 +126,10 @@ final class ProxySession {
     func end(reason: String) {
         guard !self.ended else { return }
         self.ended = true
+        // Messages that arrived but were not tracked yet (the connection failed within a read) still count; a
+        // malformed one among them changes nothing now.
+        try? self.tapClientMessages()
+        try? self.tapServerMessages()
         let now = Date()
         self.tracker.sessionEnded(reason: reason, now: now, monotonic: DispatchTime.now().uptimeNanoseconds)
         self.flushOutputs()
@@ -103,7 +143,9 @@ final class ProxySession {
 
     private func flushOutputs() {
         guard self.tracker.hasOutputs else { return }
-        for output in self.tracker.takeOutputs() {
+        self.tracker.swapOutputs(&self.outputs)
+        defer { self.outputs.removeAll(keepingCapacity: true) }
+        for output in self.outputs {
             switch output {
             case .query(let query, let at):
                 self.emit(SessionEvent(timestamp: at, payload: .query(query)))

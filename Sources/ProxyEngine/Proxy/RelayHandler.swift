@@ -47,12 +47,13 @@ final class RelayHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: Inbound
 
+    /// Frames the chunk (a malformed stream stops here, unforwarded) and queues it for the partner.
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = self.unwrapInboundIn(data)
         do {
             switch self.side {
-            case .client: try self.session.clientBytes(buffer)
-            case .upstream: try self.session.serverBytes(buffer)
+            case .client: try self.session.frameClientBytes(buffer)
+            case .upstream: try self.session.frameServerBytes(buffer)
             }
         } catch {
             self.protocolViolation(error)
@@ -61,8 +62,18 @@ final class RelayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.partner?.partnerWrite(buffer)
     }
 
+    /// Flushes what was read to the partner first, and only then tracks and records it: the other side gets its
+    /// bytes without waiting for the session file's bookkeeping.
     func channelReadComplete(context: ChannelHandlerContext) {
         self.partner?.partnerFlush()
+        do {
+            switch self.side {
+            case .client: try self.session.tapClientMessages()
+            case .upstream: try self.session.tapServerMessages()
+            }
+        } catch {
+            self.protocolViolation(error)
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -8,7 +8,9 @@ public struct SessionEvent: Sendable, Equatable {
     public var timestamp: Date
     public var payload: Payload
 
-    public enum Payload: Sendable, Equatable {
+    /// Indirect for the same reason as `SessionTracker.Output`: events are queued and handed between threads, and
+    /// a boxed payload moves as one reference.
+    public indirect enum Payload: Sendable, Equatable {
         case activity(SessionActivity)
         case query(RecordedQuery)
         case result(RecordedResult)

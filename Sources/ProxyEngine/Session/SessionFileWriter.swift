@@ -34,7 +34,7 @@ public final class SessionFileWriter: @unchecked Sendable {
         public init(
             highWatermarkBytes: Int = 4 << 20, highWatermarkEvents: Int = 20_000,
             lowWatermarkBytes: Int = 1 << 20, lowWatermarkEvents: Int = 5_000,
-            batchInterval: Duration = .milliseconds(2)
+            batchInterval: Duration = .milliseconds(10)
         ) {
             self.highWatermarkBytes = highWatermarkBytes
             self.highWatermarkEvents = highWatermarkEvents
@@ -43,7 +43,7 @@ public final class SessionFileWriter: @unchecked Sendable {
             self.batchInterval = max(batchInterval, .zero)
         }
 
-        /// 4 MiB or 20,000 events up, 1 MiB and 5,000 events down, a batch every 2 ms at most.
+        /// 4 MiB or 20,000 events up, 1 MiB and 5,000 events down, a batch every 10 ms at most.
         public static let `default` = Limits()
     }
 

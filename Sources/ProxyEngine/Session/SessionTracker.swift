@@ -9,7 +9,9 @@ import NIOCore
 /// ReadyForQuery at the end), the extended protocol with pipelining (several Parse/Bind/Execute before one Sync,
 /// and the server skipping everything until Sync after an error) and the COPY sub-protocol.
 public struct SessionTracker {
-    public enum Output: Sendable, Equatable {
+    /// Indirect: a recorded query or result is a large value, and outputs are moved around several times on their
+    /// way to the file; boxed, each move is one reference instead of a copy of every field.
+    public indirect enum Output: Sendable, Equatable {
         case query(RecordedQuery, at: Date)
         case result(RecordedResult, at: Date)
         case transactionState(TransactionState)
@@ -115,6 +117,12 @@ public struct SessionTracker {
     public mutating func takeOutputs() -> [Output] {
         defer { self.outputs.removeAll(keepingCapacity: true) }
         return self.outputs
+    }
+
+    /// Hands the outputs over by swapping arrays with the caller (who passes an empty one back in), so that neither
+    /// side allocates per call on the relay's hot path.
+    public mutating func swapOutputs(_ buffer: inout [Output]) {
+        swap(&buffer, &self.outputs)
     }
 
     public var hasOutputs: Bool { !self.outputs.isEmpty }

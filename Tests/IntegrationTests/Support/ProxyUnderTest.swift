@@ -126,10 +126,14 @@ struct TestFailure: Error, CustomStringConvertible {
     }
 }
 
+/// A fresh directory under /tmp, removed when the test process exits (thousands of runs used to leave thousands
+/// of them behind).
 func makeTemporaryDirectory(prefix: String) throws -> String {
     var template = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
     guard let pointer = mkdtemp(&template) else { throw TestFailure("mkdtemp failed") }
-    return String(cString: pointer)
+    let path = String(cString: pointer)
+    _ = HarnessExit.register { try? FileManager.default.removeItem(atPath: path) }
+    return path
 }
 
 extension SessionEvent {

@@ -34,6 +34,7 @@ import Testing
 
     @Test func aFileThatIsNotASessionFileSaysWhere() throws {
         let path = try Self.writeFile()
+        defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path) }
         try "[\n{\"type\":\"querry\",\"timestamp\":\"2025-10-07T21:30:15Z\",\"data\":{}}\n]\n"
             .write(toFile: path, atomically: true, encoding: .utf8)
         let launch = ReplayLaunch(sessionsDirectory: "/tmp", dbURL: nil, environment: [:], options: ReplayOptions())
