@@ -134,8 +134,10 @@ fi
 
 # --- report ----------------------------------------------------------------------------------------------------
 STAMP="$(date -u +%Y-%m-%d_%H-%M-%S)"
-mkdir -p bench/results
-python3 bench/report.py "$RAW" "$BIGRAW" "bench/results/$STAMP" \
+# A smoke run only checks the script: its figures do not go into bench/results.
+RESULTS=bench/results; [[ "$SMOKE" == 1 ]] && RESULTS="$WORK"
+mkdir -p "$RESULTS"
+python3 bench/report.py "$RAW" "$BIGRAW" "$RESULTS/$STAMP" \
     --big-rss-kb "$BIG_RSS_KB" --bouncer-note "$BOUNCER_NOTE" \
     --replay-qps "${REPLAY_QPS:-}" --pgbench-one-tps "${PGBENCH_ONE_TPS:-}" --replay-note "$REPLAY_NOTE" \
     --monitor-line "${MONITOR_LINE:-}" --monitor-note "$MONITOR_NOTE" \

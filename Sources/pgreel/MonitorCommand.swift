@@ -27,6 +27,7 @@ struct MonitorCommand: AsyncParsableCommand {
 
     func run() async throws {
         ignoreFileSizeLimitSignal()
+        returnLargeBuffersToTheSystem()
         let output = StandardOutput()
         // The dashboard draws on a terminal; scripts, pipes and services want the headless proxy instead.
         guard isatty(STDOUT_FILENO) == 1, isatty(STDIN_FILENO) == 1 else {

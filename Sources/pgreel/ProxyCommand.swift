@@ -13,6 +13,7 @@ struct ProxyCommand: AsyncParsableCommand {
 
     func run() async throws {
         ignoreFileSizeLimitSignal()
+        returnLargeBuffersToTheSystem()
         let configuration = try loadConfiguration(self.options)
         let server: ProxyServer
         do {

@@ -230,8 +230,9 @@ public final class SessionFileWriter: @unchecked Sendable {
                 self.completedBatches += 1
                 self.lock.broadcast()
             }
-            if buffer.capacity > 16 << 20 {
-                // One huge result should not pin its memory for the life of the process.
+            if buffer.capacity > 1 << 20 {
+                // One big COPY or result should not pin its memory for the life of the process; the next big one
+                // allocates again, which costs little next to encoding it.
                 buffer = []
                 buffer.reserveCapacity(64 * 1024)
             }
