@@ -68,6 +68,9 @@ public final class Dashboard: Sendable {
         let workspace = replay.map { WorkspaceController(launch: $0) }
         let result: Result<DashboardState, any Error> = await withCheckedContinuation { continuation in
             let thread = Thread {
+                // Named from the thread itself, in at most 15 characters: only then does Linux name the kernel
+                // thread (as top and perf show it).
+                Thread.current.name = "pgreel-monitor"
                 do {
                     let state = try Self.loop(
                         settings: settings, options: options, mailbox: mailbox, stop: stop, workspace: workspace)
@@ -76,7 +79,6 @@ public final class Dashboard: Sendable {
                     continuation.resume(returning: .failure(error))
                 }
             }
-            thread.name = "pgreel-dashboard"
             thread.start()
         }
         // A replay still open closes (and rolls back under --rollback) before the proxy goes.

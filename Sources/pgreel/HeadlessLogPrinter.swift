@@ -28,10 +28,10 @@ final class HeadlessLogPrinter: Sendable {
     func run() async {
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             let thread = Thread { [self] in
+                Thread.current.name = "pgreel-log"  // from the thread itself, so Linux names the kernel thread
                 self.loop()
                 done.resume()
             }
-            thread.name = "pgreel-log"
             thread.start()
         }
     }

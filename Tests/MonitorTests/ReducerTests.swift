@@ -88,6 +88,19 @@ import Testing
         #expect(state.live.sessions["s1"]?.running == 0)
     }
 
+    @Test func aResultWhoseQueryWasMissedStillEndsTheOlderOne() {
+        // Query 2's event was dropped: its result still tells that query 1 will get none.
+        var script = EventScript()
+        var state = DashboardState.make()
+        state.apply(script.connect("s1"))
+        state.apply(script.query("s1", 1, "SELECT 1;"))
+        #expect(state.live.sessions["s1"]?.running == 1)
+        state.apply(script.result("s1", RecordedResult(queryNumber: 2)))
+        #expect(state.live.history[1]?.outcome == .unknown)
+        #expect(state.live.sessions["s1"]?.running == 0)
+        #expect(state.live.sessions["s1"]?.queryCount == 1)
+    }
+
     @Test func historyIsBoundedAndTotalsCountEverything() {
         var script = EventScript()
         var state = DashboardState.make(historyLimit: 100)

@@ -170,9 +170,11 @@ public struct DashboardModel: Sendable, Equatable {
 
     // MARK: - Queries
 
+    // Under a flood these two run for every query, on the terminal thread: each looks the session up once (by
+    // index) and its pending queries once, instead of hashing the session ID for every field it touches.
+
     private mutating func queryStarted(_ query: RecordedQuery, sessionID: String, at time: Date, filter: QueryFilter) {
-        self.ensureSession(sessionID, at: time)
-        guard let row = self.sessions[sessionID] else { return }
+        let index = self.sessionIndex(sessionID, at: time)
         self.totalQueries += 1
         let second = Int64(time.timeIntervalSince1970.rounded(.down))
         if let last = self.rate.indices.last, self.rate[last].second == second {
@@ -182,6 +184,8 @@ public struct DashboardModel: Sendable, Equatable {
             if self.rate.count > Int(Self.rateWindow) + 2 { self.rate.removeFirst() }
         }
 
+        // One copy of the row for the three fields (each `values[index].field` copies the whole row).
+        let row = self.sessions.values[index]
         var entry = QueryEntry(
             seq: 0, sessionID: sessionID, sessionNumber: row.number, pseudoUser: row.pseudoUser ?? "?",
             realUser: row.realUser ?? "?", query: query, startedAt: time, outcome: .running, resultBytes: 0,
@@ -191,18 +195,26 @@ public struct DashboardModel: Sendable, Equatable {
         if let evicted = self.history.append(entry) {
             self.forget(evicted)
         }
-        self.pending[sessionID, default: [:]][query.queryNumber] = seq
-        self.sessions[sessionID]?.queryCount = max(row.queryCount, query.queryNumber)
-        self.sessions[sessionID]?.running = self.pending[sessionID]?.count ?? 0
+        let running = Self.insert(seq, for: query.queryNumber, into: &self.pending[sessionID, default: [:]])
+        // `forget` may have changed the dictionary, but never removes a session: the index still holds.
+        let current = self.sessions.index(forKey: sessionID) ?? index
+        self.sessions.values[current].queryCount = max(row.queryCount, query.queryNumber)
+        self.sessions.values[current].running = running
     }
 
     private mutating func resultArrived(_ result: RecordedResult, sessionID: String, settings: DashboardSettings) {
         if result.error != nil { self.totalErrors += 1 }
         self.totalRows += result.result.rowCount
         // Results come back in the order the queries went out: anything older still pending lost its result.
-        self.finishPending(sessionID: sessionID, below: result.queryNumber)
-        guard let seq = self.pending[sessionID]?.removeValue(forKey: result.queryNumber) else { return }
-        self.sessions[sessionID]?.running = self.pending[sessionID]?.count ?? 0
+        var unknown: [Int] = []
+        let (seq, running) = Self.take(result.queryNumber, olderUnknown: &unknown, from: &self.pending[sessionID, default: [:]])
+        for older in unknown {
+            self.history.update(older) { $0.outcome = .unknown }
+        }
+        if let index = self.sessions.index(forKey: sessionID) {
+            self.sessions.values[index].running = running
+        }
+        guard let seq else { return }
         let bytes = Self.approximateBytes(of: result)
         self.history.update(seq) { entry in
             entry.outcome = .finished(result)
@@ -211,6 +223,33 @@ public struct DashboardModel: Sendable, Equatable {
         guard self.history.contains(seq) else { return }
         self.retainedResultBytes += bytes
         self.releaseResults(toFit: settings.resultMemoryLimit, sparing: seq)
+    }
+
+    /// The session's position in `sessions`, creating its row first if its opening event never arrived.
+    private mutating func sessionIndex(_ id: String, at time: Date) -> Dictionary<String, SessionRow>.Index {
+        if let index = self.sessions.index(forKey: id) { return index }
+        self.ensureSession(id, at: time)
+        return self.sessions.index(forKey: id)!
+    }
+
+    /// Adds a pending query; returns how many the session now waits for.
+    private static func insert(_ seq: Int, for number: Int, into pending: inout [Int: Int]) -> Int {
+        pending[number] = seq
+        return pending.count
+    }
+
+    /// Takes query `number` out of the pending ones, and with it those numbered below it (their seqs go to
+    /// `olderUnknown`); returns its seq, if it was pending, and how many are still waiting.
+    private static func take(_ number: Int, olderUnknown: inout [Int], from pending: inout [Int: Int]) -> (Int?, Int) {
+        let seq = pending.removeValue(forKey: number)
+        if !pending.isEmpty {
+            let older = pending.filter { $0.key < number }
+            for (olderNumber, olderSeq) in older {
+                olderUnknown.append(olderSeq)
+                pending[olderNumber] = nil
+            }
+        }
+        return (seq, pending.count)
     }
 
     /// Marks the session's queries numbered below `limit` that still wait for a result as unknown.

@@ -3,8 +3,9 @@ import ProxyEngine
 
 /// One query the dashboard knows about, from the moment it was sent upstream until its result (if any) arrives.
 public struct QueryEntry: Sendable, Equatable {
-    /// How the query ended, as far as the dashboard knows.
-    public enum Outcome: Sendable, Equatable {
+    /// How the query ended, as far as the dashboard knows. Indirect: a result is a large value, and the history
+    /// moves entries around (appends, updates, copies for the frozen view); boxed it moves as one reference.
+    public indirect enum Outcome: Sendable, Equatable {
         case running
         case finished(RecordedResult)
         /// The result never reached the dashboard (its event was dropped, or the session ended first).
