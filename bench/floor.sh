@@ -15,18 +15,9 @@ ROUNDS="${ROUNDS:-5}"
 DURATION="${DURATION:-5}"
 CLIENTS=(1 8)
 
-WORK="$(mktemp -d /tmp/pgreel-floor-XXXXXX)"
-chmod 755 "$WORK"
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    stop_bench_postgres
-    stop_bench_pgbouncer
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_workspace pgreel-floor
 
 log "building pgreel and relay-floor (release)"
 swift build -c release --product pgreel 2>&1 | tail -n 1 >&2

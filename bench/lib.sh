@@ -1,11 +1,27 @@
-# Shared by bench/run.sh and bench/floor.sh (sourced, not run): a PostgreSQL of the bench's own, pgbouncer in
-# session mode in front of it, and one pgbench run with the proxy's CPU time. Expects WORK (a temporary directory
-# the caller removes) and PROJECT_DIR; sets PGPORT, PGBENCH, PSQL, BOUNCER_PORT, BOUNCER_PID and BOUNCER_NOTE.
+# Shared by bench/run.sh and bench/floor.sh (sourced, not run): a working directory cleaned up on exit, a PostgreSQL
+# of the bench's own, pgbouncer in session mode in front of it, and one pgbench run with the proxy's CPU time.
+# Expects PROJECT_DIR; sets WORK, PIDS (processes to kill on exit), PGPORT, PGBENCH, PSQL, BOUNCER_PORT, BOUNCER_PID
+# and BOUNCER_NOTE.
 
 log() { printf 'bench: %s\n' "$*" >&2; }
 die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 as_postgres() { if (( EUID == 0 )); then runuser -u postgres -- "$@"; else "$@"; fi; }
+# A temporary directory named after $1, removed on exit with everything the bench started.
+bench_workspace() {
+    WORK="$(mktemp -d "/tmp/$1-XXXXXX")"
+    chmod 755 "$WORK"
+    PIDS=()
+    trap bench_cleanup EXIT
+}
+
+bench_cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    stop_bench_postgres
+    stop_bench_pgbouncer
+    rm -rf "$WORK"
+}
+
 TICK="$(getconf CLK_TCK)"
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 user_ticks() { awk '{print $14}' "/proc/$1/stat"; }

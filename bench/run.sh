@@ -23,18 +23,9 @@ if [[ "$SMOKE" == 1 ]]; then
     ROUNDS=1; DURATION=1; MODES=(extended); CLIENTS=(1 8); BIG_ROWS=20000; REPLAY_QUERIES=2000
 fi
 
-WORK="$(mktemp -d /tmp/pgreel-bench-XXXXXX)"
-chmod 755 "$WORK"
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    stop_bench_postgres
-    stop_bench_pgbouncer
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_workspace pgreel-bench
 
 log "building pgreel (release)"
 swift build -c release --product pgreel 2>&1 | tail -n 1 >&2
