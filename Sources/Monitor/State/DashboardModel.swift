@@ -84,8 +84,6 @@ public struct DashboardModel: Sendable, Equatable {
             }
         case .recordingStarted(let path):
             self.updateSession(event.sessionID, at: event.time) { $0.recordingPath = path }
-        case .queryStarted(let query):
-            self.queryStarted(query, sessionID: event.sessionID, at: event.time, filter: filter)
         case .recorded(let recorded):
             switch recorded.payload {
             case .query(let query):

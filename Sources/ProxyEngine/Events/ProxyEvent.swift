@@ -28,8 +28,6 @@ public struct ProxyEvent: Sendable {
         case refused(pseudoUser: String?, error: RecordedError)
         /// A session file was opened.
         case recordingStarted(path: String)
-        /// A query was sent upstream (the result follows as `.recorded(.result)`).
-        case queryStarted(RecordedQuery)
         /// An event as written to the session file.
         case recorded(SessionEvent)
         /// ReadyForQuery told the transaction state.

@@ -78,8 +78,7 @@ public struct HeadlessLogFormatter: Sendable {
             return [self.line(text, style: .red)]
         case .recordingStarted(let path):
             return [self.line("📝 Session recording started (\(self.clean(path)))")]
-        case .queryStarted, .transactionState:
-            // The query is printed from `.recorded(.query)`, which carries the same data.
+        case .transactionState:
             return []
         case .recorded(let event):
             switch event.payload {

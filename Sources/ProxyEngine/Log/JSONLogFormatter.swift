@@ -60,7 +60,6 @@ public struct JSONLogFormatter: Sendable {
         case .connected: return "connected"
         case .refused: return "refused"
         case .recordingStarted: return "recording_started"
-        case .queryStarted: return "query_started"
         case .recorded: return "recorded"
         case .transactionState: return "transaction_state"
         case .notice: return "notice"
@@ -91,8 +90,6 @@ public struct JSONLogFormatter: Sendable {
             return [("pseudo_user", pseudoUser.map(LogJSON.string) ?? .null), ("error", self.errorObject(error))]
         case .recordingStarted(let path):
             return [("path", .string(path))]
-        case .queryStarted(let query):
-            return [("data", self.queryObject(query))]
         case .recorded(let event):
             return [
                 ("type", .string(event.typeName)),

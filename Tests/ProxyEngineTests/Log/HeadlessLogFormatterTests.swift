@@ -134,7 +134,6 @@ import Testing
 
     @Test func silentEvents() {
         let silent: [ProxyEvent.Kind] = [
-            .queryStarted(RecordedQuery(queryNumber: 1, sql: "SELECT 1")),
             .transactionState(.inTransaction),
             .recorded(
                 SessionEvent(

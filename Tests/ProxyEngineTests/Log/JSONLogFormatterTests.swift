@@ -118,8 +118,10 @@ import Testing
             parameters: [RecordedParameter(value: "1", format: .text), RecordedParameter(value: nil, format: .binary)],
             parameterTypes: [23, 0], resultFormats: [1], maxRows: 100
         )
-        let object = try self.parse(self.formatter.line(for: SeedSession.event(.queryStarted(query))))
-        #expect(object["event"] as? String == "query_started")
+        let object = try self.parse(
+            self.formatter.line(for: SeedSession.event(.recorded(SessionEvent(timestamp: SeedSession.start, payload: .query(query))))))
+        #expect(object["event"] as? String == "recorded")
+        #expect(object["type"] as? String == "query")
         let data = try #require(object["data"] as? [String: Any])
         #expect(data["protocol"] as? String == "extended")
         #expect(data["statement_name"] as? String == "s1")

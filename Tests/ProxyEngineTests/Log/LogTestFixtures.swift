@@ -24,7 +24,7 @@ enum SeedSession {
 
     static func query(_ number: Int, _ sql: String, at seconds: Double) -> [ProxyEvent] {
         let query = RecordedQuery(queryNumber: number, sql: sql)
-        return [self.event(.queryStarted(query), at: seconds), self.recorded(.query(query), at: seconds)]
+        return [self.recorded(.query(query), at: seconds)]
     }
 
     static func result(
