@@ -1,4 +1,4 @@
-# Shared by bench/run.sh and bench/floor.sh (sourced, not run): a working directory cleaned up on exit, a PostgreSQL
+# Shared by bench/run.sh, bench/floor.sh and scripts/soak.sh (sourced, not run): a working directory cleaned up on exit, a PostgreSQL
 # of the bench's own, pgbouncer in session mode in front of it, and one pgbench run with the proxy's CPU time.
 # Expects PROJECT_DIR; sets WORK, PIDS (processes to kill on exit), PGPORT, PGBENCH, PSQL, BOUNCER_PORT, BOUNCER_PID
 # and BOUNCER_NOTE.
@@ -30,19 +30,20 @@ PGBIN="$(pg_config --bindir 2>/dev/null || ls -d /usr/lib/postgresql/*/bin | sor
 PGBENCH="$PGBIN/pgbench"; PSQL="$PGBIN/psql"
 [[ -x "$PGBENCH" ]] || PGBENCH="$(command -v pgbench)" || die "pgbench not found"
 
-# A PostgreSQL in $WORK/pgdata tuned for benchmarks (no fsync), with a database `bench` at pgbench scale $1.
+# A PostgreSQL in $WORK/pgdata tuned for benchmarks (no fsync, 300 connections), with a database $2 (default
+# `bench`) at pgbench scale $1.
 start_bench_postgres() {
-    local scale="$1"
+    local scale="$1" database="${2:-bench}"
     PGPORT="$(free_port)"
     export PGREEL_PGDATA="$WORK/pgdata" PGREEL_DB_PORT="$PGPORT"
     bash "$PROJECT_DIR/scripts/db.sh" up >/dev/null
     as_postgres "$PSQL" -X -q -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres \
         -c "ALTER SYSTEM SET fsync = off" -c "ALTER SYSTEM SET synchronous_commit = off" \
         -c "ALTER SYSTEM SET full_page_writes = off" -c "ALTER SYSTEM SET max_connections = 300" \
-        -c "CREATE DATABASE bench" >/dev/null
+        -c "CREATE DATABASE $database" >/dev/null
     bash "$PROJECT_DIR/scripts/db.sh" down >/dev/null && bash "$PROJECT_DIR/scripts/db.sh" up >/dev/null
     log "pgbench -i -s $scale"
-    "$PGBENCH" -i -q -s "$scale" -h 127.0.0.1 -p "$PGPORT" -U postgres bench >/dev/null 2>&1
+    "$PGBENCH" -i -q -s "$scale" -h 127.0.0.1 -p "$PGPORT" -U postgres "$database" >/dev/null 2>&1
 }
 
 stop_bench_postgres() {

@@ -24,6 +24,8 @@ CLIENTS="${SOAK_CLIENTS:-200}"
 SAMPLE="${SOAK_SAMPLE:-5}"
 THREADS="${SOAK_THREADS:-4}"
 
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 log() { printf 'soak: %s\n' "$*" >&2; }
 die() { printf 'soak: %s\n' "$*" >&2; exit 1; }
 
@@ -43,10 +45,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-PGBIN="$(pg_config --bindir 2>/dev/null || ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
-PGBENCH="$PGBIN/pgbench"; PSQL="$PGBIN/psql"
-[[ -x "$PGBENCH" ]] || PGBENCH="$(command -v pgbench)" || die "pgbench not found"
 command -v jq >/dev/null || die "jq not found (apt-get install jq)"
 
 if [[ -z "${SOAK_ANALYZE:-}" ]]; then
@@ -58,16 +56,7 @@ if [[ -z "${SOAK_ANALYZE:-}" ]]; then
     [[ -x "$PGREEL" ]] || die "no release build at $PGREEL"
 
     # --- PostgreSQL ---------------------------------------------------------------------------------------------
-    PGPORT="$(free_port)"
-    export PGREEL_PGDATA="$WORK/pgdata" PGREEL_DB_PORT="$PGPORT"
-    bash scripts/db.sh up >/dev/null
-    "$PSQL" -X -q -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres \
-        -c "ALTER SYSTEM SET fsync = off" -c "ALTER SYSTEM SET synchronous_commit = off" \
-        -c "ALTER SYSTEM SET full_page_writes = off" -c "ALTER SYSTEM SET max_connections = 300" \
-        -c "CREATE DATABASE soak" >/dev/null
-    bash scripts/db.sh down >/dev/null && bash scripts/db.sh up >/dev/null
-    log "pgbench -i -s 10"
-    "$PGBENCH" -i -q -s 10 -h 127.0.0.1 -p "$PGPORT" -U postgres soak >/dev/null 2>&1
+    start_bench_postgres 10 soak
 
     # --- pgreel ---------------------------------------------------------------------------------------------------
     PORT="$(free_port)"

@@ -1,65 +1,30 @@
 import Foundation
 import NIOCore
-import NIOPosix
 import ProxyEngine
 import Testing
 
 /// Bad input and crashes: the proxy refuses what is malformed, stays up, and loses no recorded event.
 @Suite struct RobustnessTests {
-    /// Sends raw bytes to the proxy and returns everything it answers until it closes the connection.
-    private func exchange(port: Int, _ bytes: [UInt8]) async throws -> [UInt8] {
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connect(host: "127.0.0.1", port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                }
-            }
-        return try await channel.executeThenClose { inbound, outbound in
-            try await outbound.write(ByteBuffer(bytes: bytes))
-            var received: [UInt8] = []
-            for try await chunk in inbound { received += Array(chunk.readableBytesView) }
-            return received
-        }
-    }
-
-    private func startupPacket(user: String) -> [UInt8] {
-        var buffer = ByteBuffer()
-        StartupPacket.startup(
-            protocolVersion: StartupPacket.protocolVersion30, parameters: [("user", user), ("database", "postgres")]
-        ).encode(into: &buffer)
-        return Array(buffer.readableBytesView)
-    }
-
-    /// The ErrorResponse fields in an answer, after whatever preceded them.
-    private func errorFields(in answer: [UInt8]) throws -> ErrorFields {
-        var buffer = ByteBuffer(bytes: answer)
-        var decoder = RawMessageDecoder(direction: .backend)
-        while let message = try decoder.decode(buffer: &buffer) {
-            if message.id == BackendMessageID.errorResponse { return try ErrorFields.decode(from: message.payload) }
-        }
-        throw TestFailure("no ErrorResponse in \(answer.count) bytes")
-    }
-
     @Test func malformedMessagesGetFatal08P01AndOtherSessionsGoOn() async throws {
         let server = try await TestPostgres.shared()
         let proxy = try await ProxyUnderTest.start(upstream: server.url())
         defer { proxy.process.kill() }
 
         // An oversized startup packet is refused before it is read.
-        let huge = try await self.exchange(port: proxy.port, [0x7F, 0xFF, 0xFF, 0xFF, 0, 3, 0, 0])
-        #expect(try self.errorFields(in: huge).code == "08P01")
+        let huge = try await RawConnection.exchange(port: proxy.port, [0x7F, 0xFF, 0xFF, 0xFF, 0, 3, 0, 0])
+        #expect(try RawConnection.errorFields(in: huge).code == "08P01")
 
         // After authentication, a Sync claiming 1 MB is a protocol violation.
-        let afterStartup = try await self.exchange(
-            port: proxy.port, self.startupPacket(user: "pseudo_user") + [UInt8(ascii: "S"), 0, 0x10, 0, 0])
-        let fields = try self.errorFields(in: afterStartup)
+        let afterStartup = try await RawConnection.exchange(
+            port: proxy.port, RawConnection.startupPacket(user: "pseudo_user") + [UInt8(ascii: "S"), 0, 0x10, 0, 0])
+        let fields = try RawConnection.errorFields(in: afterStartup)
         #expect(fields.code == "08P01")
         #expect(fields.severity == "FATAL")
 
         // A message length below 4.
-        let short = try await self.exchange(
-            port: proxy.port, self.startupPacket(user: "pseudo_user") + [UInt8(ascii: "Q"), 0, 0, 0, 2])
-        #expect(try self.errorFields(in: short).code == "08P01")
+        let short = try await RawConnection.exchange(
+            port: proxy.port, RawConnection.startupPacket(user: "pseudo_user") + [UInt8(ascii: "Q"), 0, 0, 0, 2])
+        #expect(try RawConnection.errorFields(in: short).code == "08P01")
 
         let still = try await proxy.psql("SELECT 1")
         #expect(still.status == 0, "the proxy stays up: \(still.stderr)")
@@ -77,7 +42,7 @@ import Testing
         var tail = ByteBuffer()
         QueryMessage.encode("SELECT 'pipelined' AS answer", into: &tail)
         EmptyMessage.encode(id: FrontendMessageID.terminate, into: &tail)
-        let answer = try await self.exchange(port: proxy.port, self.startupPacket(user: "pseudo_user") + Array(tail.readableBytesView))
+        let answer = try await RawConnection.exchange(port: proxy.port, RawConnection.startupPacket(user: "pseudo_user") + Array(tail.readableBytesView))
         var buffer = ByteBuffer(bytes: answer)
         var decoder = RawMessageDecoder(direction: .backend)
         var values: [String] = []
@@ -92,10 +57,9 @@ import Testing
         let server = try await TestPostgres.shared()
         let proxy = try await ProxyUnderTest.start(upstream: server.url(), arguments: ["--no-record"])
         defer { proxy.process.kill() }
-        let sslRequest: [UInt8] = [0, 0, 0, 8, 0x04, 0xD2, 0x16, 0x2F]
-        let answer = try await self.exchange(port: proxy.port, sslRequest + self.startupPacket(user: "nobody"))
+        let answer = try await RawConnection.exchange(port: proxy.port, RawConnection.sslRequest + RawConnection.startupPacket(user: "nobody"))
         #expect(answer.first == UInt8(ascii: "N"))
-        #expect(try self.errorFields(in: Array(answer.dropFirst())).code == "28000")
+        #expect(try RawConnection.errorFields(in: Array(answer.dropFirst())).code == "28000")
         let required = try await proxy.psql("SELECT 1", arguments: [])
         #expect(required.status == 0)
     }
