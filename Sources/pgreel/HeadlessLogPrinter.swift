@@ -63,7 +63,7 @@ final class HeadlessLogPrinter: Sendable {
             }
             if closed { return }
             nap = events.isEmpty ? min(nap * 2, Self.idleNap) : Self.busyNap
-            Thread.sleep(forTimeInterval: Double(nap.components.attoseconds) / 1e18 + Double(nap.components.seconds))
+            Thread.sleep(forTimeInterval: nap / .seconds(1))
         }
     }
 }

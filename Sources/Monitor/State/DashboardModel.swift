@@ -204,14 +204,8 @@ public struct DashboardModel: Sendable, Equatable {
         if result.error != nil { self.totalErrors += 1 }
         self.totalRows += result.result.rowCount
         // Results come back in the order the queries went out: anything older still pending lost its result.
-        var unknown: [Int] = []
-        let (seq, running) = Self.take(result.queryNumber, olderUnknown: &unknown, from: &self.pending[sessionID, default: [:]])
-        for older in unknown {
-            self.history.update(older) { $0.outcome = .unknown }
-        }
-        if let index = self.sessions.index(forKey: sessionID) {
-            self.sessions.values[index].running = running
-        }
+        let (seq, unknown, running) = Self.take(result.queryNumber, from: &self.pending[sessionID, default: [:]])
+        self.markUnknown(unknown, sessionID: sessionID, running: running)
         guard let seq else { return }
         let bytes = Self.approximateBytes(of: result)
         self.history.update(seq) { entry in
@@ -236,28 +230,37 @@ public struct DashboardModel: Sendable, Equatable {
         return pending.count
     }
 
-    /// Takes query `number` out of the pending ones, and with it those numbered below it (their seqs go to
-    /// `olderUnknown`); returns its seq, if it was pending, and how many are still waiting.
-    private static func take(_ number: Int, olderUnknown: inout [Int], from pending: inout [Int: Int]) -> (Int?, Int) {
+    /// Takes query `number` out of the pending ones, and with it those numbered below it; returns its seq (if it
+    /// was pending), the seqs of the older ones, and how many are still waiting.
+    private static func take(_ number: Int, from pending: inout [Int: Int]) -> (Int?, [Int], Int) {
         let seq = pending.removeValue(forKey: number)
-        if !pending.isEmpty {
-            let older = pending.filter { $0.key < number }
-            for (olderNumber, olderSeq) in older {
-                olderUnknown.append(olderSeq)
-                pending[olderNumber] = nil
-            }
-        }
-        return (seq, pending.count)
+        let older = Self.takeOlder(than: number, from: &pending)
+        return (seq, older, pending.count)
+    }
+
+    /// Takes the queries numbered below `limit` out of the pending ones; returns their seqs.
+    private static func takeOlder(than limit: Int, from pending: inout [Int: Int]) -> [Int] {
+        guard !pending.isEmpty else { return [] }
+        let older = pending.filter { $0.key < limit }
+        for number in older.keys { pending[number] = nil }
+        return Array(older.values)
     }
 
     /// Marks the session's queries numbered below `limit` that still wait for a result as unknown.
     private mutating func finishPending(sessionID: String, below limit: Int) {
-        guard let waiting = self.pending[sessionID], !waiting.isEmpty else { return }
-        for (number, seq) in waiting where number < limit {
+        guard self.pending[sessionID] != nil else { return }
+        let unknown = Self.takeOlder(than: limit, from: &self.pending[sessionID]!)
+        self.markUnknown(unknown, sessionID: sessionID, running: self.pending[sessionID]?.count ?? 0)
+    }
+
+    /// History entries whose result will never come, and the session's count of queries still waiting.
+    private mutating func markUnknown(_ seqs: [Int], sessionID: String, running: Int) {
+        for seq in seqs {
             self.history.update(seq) { $0.outcome = .unknown }
-            self.pending[sessionID]?[number] = nil
         }
-        self.sessions[sessionID]?.running = self.pending[sessionID]?.count ?? 0
+        if let index = self.sessions.index(forKey: sessionID) {
+            self.sessions.values[index].running = running
+        }
     }
 
     /// An entry left the history: its result memory goes with it, and it no longer waits for a result.

@@ -14,11 +14,9 @@ final class ProxySession {
     private let bus: EventBus
     private var frontendFramer = MessageFramer(direction: .frontend)
     private var backendFramer = MessageFramer(direction: .backend)
-    /// Messages framed but not yet tracked, and when the first of them arrived (see `tapClientMessages`).
-    private var clientFrames: [MessageFramer.Frame] = []
-    private var clientFramesSeen: (Date, UInt64) = (Date(), 0)
-    private var serverFrames: [MessageFramer.Frame] = []
-    private var serverFramesSeen: (Date, UInt64) = (Date(), 0)
+    /// Messages framed but not yet tracked (see `tapClientMessages`).
+    private var clientFrames = FramedMessages()
+    private var serverFrames = FramedMessages()
     /// The tracker's outputs being sent on (swapped with the tracker's array, see `flushOutputs`).
     private var outputs: [SessionTracker.Output] = []
     private let started = Date()
@@ -51,7 +49,6 @@ final class ProxySession {
     /// (bad lengths, oversized messages), so such bytes never reach the server. The messages are only looked at
     /// by `tapClientMessages`, after the chunk has been flushed.
     func frameClientBytes(_ chunk: ByteBuffer) throws {
-        if self.clientFrames.isEmpty { self.clientFramesSeen = Self.clock() }
         try self.frontendFramer.feed(chunk, wants: { SessionTracker.wantsFrontend($0) || $0 == FrontendMessageID.terminate }) { frame in
             if case .message(FrontendMessageID.terminate, _) = frame {
                 self.clientSentTerminate = true
@@ -63,7 +60,6 @@ final class ProxySession {
 
     /// Frames a chunk the server sent (its messages are looked at by `tapServerMessages`).
     func frameServerBytes(_ chunk: ByteBuffer) throws {
-        if self.serverFrames.isEmpty { self.serverFramesSeen = Self.clock() }
         try self.backendFramer.feed(chunk, wants: SessionTracker.wantsBackend) { frame in
             self.serverFrames.append(frame)
         }
@@ -73,10 +69,7 @@ final class ProxySession {
     /// Called once the relay has flushed them to the server: tracking and recording a query costs microseconds
     /// that the query itself should not wait for.
     func tapClientMessages() throws {
-        guard !self.clientFrames.isEmpty else { return }
-        let (now, monotonic) = self.clientFramesSeen
-        defer { self.clientFrames.removeAll(keepingCapacity: self.clientFrames.count <= Self.keptFrameCapacity) }
-        for frame in self.clientFrames {
+        try self.clientFrames.drain { frame, now, monotonic in
             switch frame {
             case .message(let id, let payload):
                 try self.tracker.frontend(id: id, payload: payload, now: now, monotonic: monotonic)
@@ -89,10 +82,7 @@ final class ProxySession {
 
     /// Feeds the server messages framed since the last call to the tracker (after the client has them).
     func tapServerMessages() throws {
-        guard !self.serverFrames.isEmpty else { return }
-        let (now, monotonic) = self.serverFramesSeen
-        defer { self.serverFrames.removeAll(keepingCapacity: self.serverFrames.count <= Self.keptFrameCapacity) }
-        for frame in self.serverFrames {
+        try self.serverFrames.drain { frame, now, monotonic in
             switch frame {
             case .message(let id, let payload):
                 try self.tracker.backend(id: id, payload: payload, now: now, monotonic: monotonic)
@@ -101,13 +91,6 @@ final class ProxySession {
             }
         }
         self.flushOutputs()
-    }
-
-    /// A big result's batch of rows should not pin a large array for the rest of the session.
-    private static let keptFrameCapacity = 1024
-
-    private static func clock() -> (Date, UInt64) {
-        (Date(), DispatchTime.now().uptimeNanoseconds)
     }
 
     func start(clientAddress: String, applicationName: String?) {
@@ -178,3 +161,27 @@ final class ProxySession {
 
 /// The version reported in session files and `pgreel --version`.
 public let pgreelVersion = "0.1.0"
+
+/// The messages of one direction framed during a read, held until the read's bytes are flushed, with the time the
+/// first of them arrived (the time the tracker records for all of them).
+private struct FramedMessages {
+    private var frames: [MessageFramer.Frame] = []
+    private var seen: (Date, UInt64) = (Date(), 0)
+
+    /// A big result's batch of rows should not pin a large array for the rest of the session.
+    private static let keptCapacity = 1024
+
+    mutating func append(_ frame: MessageFramer.Frame) {
+        if self.frames.isEmpty { self.seen = (Date(), DispatchTime.now().uptimeNanoseconds) }
+        self.frames.append(frame)
+    }
+
+    /// Hands every held message to `body` in order, then forgets them (also when `body` throws).
+    mutating func drain(_ body: (MessageFramer.Frame, Date, UInt64) throws -> Void) rethrows {
+        guard !self.frames.isEmpty else { return }
+        defer { self.frames.removeAll(keepingCapacity: self.frames.count <= Self.keptCapacity) }
+        for frame in self.frames {
+            try body(frame, self.seen.0, self.seen.1)
+        }
+    }
+}
