@@ -7,6 +7,10 @@ import Foundation
 /// the same clock as the session file's timestamps. Every piece of text that came from a client or a server is
 /// escaped (`TerminalText.escaped`), so nothing it holds can drive the terminal: with `color` off the output never
 /// contains an escape byte.
+///
+/// Bounded by what is shown, never by the value: a cell reads at most its width of the value, SQL and messages at
+/// most `maxTextLines` lines of `maxLineWidth` columns, a table at most `maxRows` rows. A client's 50 MB value costs
+/// what one cell shows (the full value stays in the session file).
 public struct HeadlessLogFormatter: Sendable {
     public struct Options: Sendable, Equatable {
         /// Use ANSI colours (see `TerminalStyle.shouldUseColor`).
@@ -15,11 +19,19 @@ public struct HeadlessLogFormatter: Sendable {
         public var maxRows: Int
         /// Widest table cell or parameter value, in columns, before it is cut with `…`.
         public var maxCellWidth: Int
+        /// Widest line of SQL, of a message or of any other text, before it is cut with `…`.
+        public var maxLineWidth: Int
+        /// Lines of SQL (and of each error message, detail or hint) shown before the rest is left out.
+        public var maxTextLines: Int
 
-        public init(color: Bool, maxRows: Int = 20, maxCellWidth: Int = 40) {
+        public init(
+            color: Bool, maxRows: Int = 20, maxCellWidth: Int = 40, maxLineWidth: Int = 2000, maxTextLines: Int = 100
+        ) {
             self.color = color
             self.maxRows = maxRows
             self.maxCellWidth = maxCellWidth
+            self.maxLineWidth = maxLineWidth
+            self.maxTextLines = maxTextLines
         }
     }
 
@@ -34,7 +46,7 @@ public struct HeadlessLogFormatter: Sendable {
 
     /// The lines for one event, without line terminators; empty when the event shows nothing.
     public func lines(for event: ProxyEvent) -> [String] {
-        let tag = "[" + TerminalText.escaped(event.sessionID) + "]"
+        let tag = "[" + self.clean(event.sessionID) + "]"
         let prefix = TerminalStyle.apply(.dim, to: tag, enabled: self.color) + " "
         return self.bodyLines(for: event.kind).map { line in
             switch line {
@@ -126,7 +138,11 @@ public struct HeadlessLogFormatter: Sendable {
         }
         let rule = String(repeating: "━", count: Self.ruleWidth)
         var lines: [Line] = [.blank, self.line(header, style: .bold), self.line(rule)]
-        lines += TerminalText.escapedLines(query.sql).map { self.line($0) }
+        let sql = self.textLines(query.sql)
+        lines += sql.lines.map { self.line($0) }
+        if sql.isCut {
+            lines.append(self.line(Self.cutNote(of: query.sql, what: "SQL"), style: .dim))
+        }
         lines.append(self.line(rule))
 
         if query.queryProtocol == .extended {
@@ -147,7 +163,7 @@ public struct HeadlessLogFormatter: Sendable {
         guard let value = parameter.value else {
             return TerminalStyle.apply(.dim, to: TextTable.nullText, enabled: self.color)
         }
-        let cut = TerminalText.truncated(TerminalText.escaped(value), toWidth: self.options.maxCellWidth)
+        let cut = TerminalText.fitted(value, toWidth: self.options.maxCellWidth).text
         let quoted = "'" + cut.replacingOccurrences(of: "'", with: "''") + "'"
         return parameter.format == .binary ? "(binary) " + quoted : quoted
     }
@@ -217,7 +233,7 @@ public struct HeadlessLogFormatter: Sendable {
     private func problemLines(
         _ problem: RecordedError, indent: String, symbol: String, style: TerminalStyle.Style, duration: String
     ) -> [Line] {
-        let messageLines = TerminalText.escapedLines(problem.message)
+        let messageLines = self.textLines(problem.message).lines
         let isError = style == .red
         let code = isError && !problem.code.isEmpty ? " " + self.clean(problem.code) : ""
         let first = symbol + self.clean(problem.severity) + code + ": " + (messageLines.first ?? "")
@@ -228,7 +244,7 @@ public struct HeadlessLogFormatter: Sendable {
             guard let value, !value.isEmpty else {
                 continue
             }
-            let valueLines = TerminalText.escapedLines(value)
+            let valueLines = self.textLines(value).lines
             lines.append(self.line(continuation + label + ": " + (valueLines.first ?? "")))
             lines += valueLines.dropFirst().map { self.line(continuation + $0) }
         }
@@ -244,9 +260,19 @@ public struct HeadlessLogFormatter: Sendable {
         return .text(TerminalStyle.apply(style, to: text, enabled: self.color))
     }
 
-    /// One-line text from outside: every control character escaped, newlines included.
+    /// One-line text from outside: every control character escaped, newlines included, cut to a line's width.
     private func clean(_ text: String) -> String {
-        TerminalText.escaped(text)
+        TerminalText.fitted(text, toWidth: self.options.maxLineWidth).text
+    }
+
+    /// Free text from outside (SQL, a message): its first lines, each escaped and cut to a line's width.
+    private func textLines(_ text: String) -> (lines: [String], isCut: Bool) {
+        TerminalText.escapedLines(text, maxLines: self.options.maxTextLines, maxWidth: self.options.maxLineWidth)
+    }
+
+    /// Says that a text was cut for the log and where the whole of it is.
+    static func cutNote(of text: String, what: String) -> String {
+        "   … (\(what) cut for the log: \(text.utf8.count) bytes in all; the session file has it whole)"
     }
 
     /// `12.3 ms` below a second, `1.23 s` above.

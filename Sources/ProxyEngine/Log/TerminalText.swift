@@ -52,70 +52,187 @@ public enum TerminalText {
     /// escape: `\n`, `\r`, `\t` and `\u{1B}` style for other controls (C0, DEL, C1), line and paragraph separators
     /// and the bidirectional embedding, override and isolate controls.
     ///
+    /// Linear, but it reads all of `text`: whatever is shown in a bounded place (a cell, a line, a page) goes through
+    /// `fitted(_:toWidth:keepTabs:)` or `escapedLines(_:maxLines:maxWidth:)` instead, which read only what they show.
+    ///
     /// - Parameter keepTabs: keep horizontal tabs as they are (free text such as SQL, where a tab only indents).
     public static func escaped(_ text: String, keepTabs: Bool = false) -> String {
         guard text.unicodeScalars.contains(where: { self.needsEscape($0, keepTabs: keepTabs) }) else {
             return text
         }
-        var result = String.UnicodeScalarView()
+        // Bytes with room reserved once: appending to a String's UnicodeScalarView scalar by scalar copied the
+        // whole string again and again, minutes for a few megabytes.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.utf8.count + 64)
         for scalar in text.unicodeScalars {
-            guard self.needsEscape(scalar, keepTabs: keepTabs) else {
-                result.append(scalar)
-                continue
+            if self.needsEscape(scalar, keepTabs: keepTabs) {
+                self.appendEscape(of: scalar, to: &bytes)
+            } else {
+                bytes.append(contentsOf: UTF8.encode(scalar)!)
             }
-            let escape: String
-            switch scalar.value {
-            case 0x0A: escape = "\\n"
-            case 0x0D: escape = "\\r"
-            case 0x09: escape = "\\t"
-            default:
-                let hex = String(scalar.value, radix: 16, uppercase: true)
-                escape = "\\u{" + (hex.count < 2 ? "0" + hex : hex) + "}"
-            }
-            result.append(contentsOf: escape.unicodeScalars)
         }
-        return String(result)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// `text` split into lines (on `\n` and `\r\n`), each escaped with tabs kept. A final newline adds no empty line.
     public static func escapedLines(_ text: String) -> [String] {
-        // Split on scalars: "\r\n" is a single Character and would not match "\n".
-        var lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map { line in
-            var line = String.UnicodeScalarView(line)
-            if line.last == "\r" {
-                line.removeLast()
-            }
-            return self.escaped(String(line), keepTabs: true)
-        }
-        if lines.count > 1, lines.last == "" {
-            lines.removeLast()
-        }
-        return lines
+        self.escapedLines(text, maxLines: .max, maxWidth: nil).lines
     }
 
-    /// `text` cut to at most `maxWidth` columns, ending with `…` when something was cut.
-    public static func truncated(_ text: String, toWidth maxWidth: Int) -> String {
-        let limit = max(maxWidth, 1)
-        guard self.displayWidth(of: text) > limit else {
-            return text
-        }
-        var result = ""
-        var width = 0
-        for character in text {
-            let characterWidth = self.displayWidth(of: character)
-            if width + characterWidth > limit - 1 {
-                break
+    /// At most `maxLines` lines of `text`, split and escaped as `escapedLines(_:)` does, each cut to `maxWidth`
+    /// columns with `…`. With a width, only a bounded part of `text` is read (four scalars per column that can be
+    /// shown, plus 4,096): a value of any size costs what is shown. `isCut` says that something was left out.
+    public static func escapedLines(_ text: String, maxLines: Int, maxWidth: Int?) -> (lines: [String], isCut: Bool) {
+        let scalars = text.unicodeScalars
+        let budget = maxWidth.map { max(maxLines, 1).multipliedReportingOverflow(by: ($0 + 1) * 4).partialValue + 4096 }
+        var lines: [String] = []
+        var start = scalars.startIndex
+        var scanned = 0
+        while lines.count < maxLines {
+            var end = start
+            while end != scalars.endIndex, scalars[end] != "\n", scanned < budget ?? .max {
+                scalars.formIndex(after: &end)
+                scanned += 1
             }
-            result.append(character)
-            width += characterWidth
+            let lineEnded = end == scalars.endIndex || scalars[end] == "\n"
+            var line = Substring(scalars[start..<end])
+            if lineEnded, line.unicodeScalars.last == "\r" {
+                line = Substring(line.unicodeScalars.dropLast())
+            }
+            guard let maxWidth else {
+                lines.append(self.escaped(String(line), keepTabs: true))
+                if end == scalars.endIndex { return (lines, false) }
+                start = scalars.index(after: end)
+                if start == scalars.endIndex { return (lines, false) }
+                continue
+            }
+            var fitted = self.fitted(line, toWidth: maxWidth, keepTabs: true)
+            guard lineEnded else {
+                // The budget ran out inside this line: it ends with `…` whatever its start looked like.
+                if !fitted.isCut {
+                    fitted = self.fitted(line, toWidth: min(fitted.width, max(maxWidth, 1) - 1), keepTabs: true)
+                    if !fitted.isCut { fitted.text += "…" }
+                }
+                lines.append(fitted.text)
+                return (lines, true)
+            }
+            lines.append(fitted.text)
+            if end == scalars.endIndex { return (lines, false) }
+            start = scalars.index(after: end)
+            scanned += 1
+            // A final newline adds no empty line.
+            if start == scalars.endIndex { return (lines, false) }
         }
-        return result + "…"
+        return (lines, true)
+    }
+
+    /// Text from outside made fit for a bounded place on a terminal: escaped, and cut with `…` when it is wider.
+    public struct Fitted: Sendable, Equatable {
+        public var text: String
+        /// The columns `text` takes: at most the width asked for.
+        public var width: Int
+        /// Whether something was left out.
+        public var isCut: Bool
+    }
+
+    /// `text` escaped (as `escaped(_:keepTabs:)`) and cut to at most `maxWidth` columns, ending with `…` when
+    /// something was cut: what `truncated(escaped(text), toWidth: maxWidth)` gives, but only the part of `text`
+    /// that can be shown is read, so the cost grows with `maxWidth`, never with the value (a client's 50 MB value
+    /// costs what one cell shows).
+    public static func fitted(_ text: String, toWidth maxWidth: Int, keepTabs: Bool = false) -> Fitted {
+        self.fit(Substring(text), toWidth: maxWidth, escaping: true, keepTabs: keepTabs)
+    }
+
+    /// `fitted(_:toWidth:keepTabs:)` for a part of a string.
+    public static func fitted(_ text: Substring, toWidth maxWidth: Int, keepTabs: Bool = false) -> Fitted {
+        self.fit(text, toWidth: maxWidth, escaping: true, keepTabs: keepTabs)
+    }
+
+    /// `text` cut to at most `maxWidth` columns, ending with `…` when something was cut. `text` is shown as it is:
+    /// escape it first, or use `fitted(_:toWidth:keepTabs:)`, which does both.
+    public static func truncated(_ text: String, toWidth maxWidth: Int) -> String {
+        self.fit(Substring(text), toWidth: maxWidth, escaping: false, keepTabs: true).text
+    }
+
+    /// The one pass behind `fitted` and `truncated`. While reading it remembers the longest prefix that fits in
+    /// `limit - 1` columns; once the text proves wider than `limit`, that prefix and `…` are the answer. Only a
+    /// head of the text is looked at: every column takes at least one scalar, and past 16 scalars a column (zero-
+    /// width marks piled up) the text counts as too long to show whole.
+    private static func fit(_ text: Substring, toWidth maxWidth: Int, escaping: Bool, keepTabs: Bool) -> Fitted {
+        let limit = max(maxWidth, 1)
+        let scalars = text.unicodeScalars
+        let scanLimit = limit.multipliedReportingOverflow(by: 16).partialValue + 64
+        var headEnd = scalars.startIndex
+        var scanned = 0
+        while headEnd != scalars.endIndex, scanned < scanLimit {
+            scalars.formIndex(after: &headEnd)
+            scanned += 1
+        }
+        let isWholeText = headEnd == scalars.endIndex
+
+        var output = ""
+        var width = 0
+        var keptEnd = output.endIndex
+        var keptWidth = 0
+        var tooWide = false
+        /// Appends a piece unless it makes the text wider than the limit (then reading stops).
+        func add(_ piece: String, columns: Int) -> Bool {
+            width += columns
+            guard width <= limit else {
+                tooWide = true
+                return false
+            }
+            output += piece
+            if width < limit {
+                keptEnd = output.endIndex
+                keptWidth = width
+            }
+            return true
+        }
+        reading: for character in Substring(scalars[..<headEnd]) {
+            guard escaping, character.unicodeScalars.contains(where: { self.needsEscape($0, keepTabs: keepTabs) })
+            else {
+                if !add(String(character), columns: self.displayWidth(of: character)) { break }
+                continue
+            }
+            // An escape is plain ASCII, a column a byte, and is cut like any other text.
+            for scalar in character.unicodeScalars {
+                guard self.needsEscape(scalar, keepTabs: keepTabs) else {
+                    if !add(String(scalar), columns: self.displayWidth(of: Character(scalar))) { break reading }
+                    continue
+                }
+                var escape: [UInt8] = []
+                self.appendEscape(of: scalar, to: &escape)
+                for byte in escape where !add(String(UnicodeScalar(byte)), columns: 1) {
+                    break reading
+                }
+            }
+        }
+        if !tooWide, isWholeText {
+            return Fitted(text: output, width: width, isCut: false)
+        }
+        return Fitted(text: String(output[..<keptEnd]) + "…", width: keptWidth + 1, isCut: true)
     }
 
     /// `text` followed by spaces up to `width` columns.
     public static func padded(_ text: String, toWidth width: Int) -> String {
         let missing = width - self.displayWidth(of: text)
         return missing > 0 ? text + String(repeating: " ", count: missing) : text
+    }
+
+    /// The escape written for `scalar`: `\n`, `\r`, `\t`, else `\u{1B}` style (at least two hex digits).
+    private static func appendEscape(of scalar: Unicode.Scalar, to bytes: inout [UInt8]) {
+        switch scalar.value {
+        case 0x0A: bytes += Array("\\n".utf8)
+        case 0x0D: bytes += Array("\\r".utf8)
+        case 0x09: bytes += Array("\\t".utf8)
+        default:
+            let hex = String(scalar.value, radix: 16, uppercase: true)
+            bytes += Array("\\u{".utf8)
+            if hex.count < 2 { bytes.append(UInt8(ascii: "0")) }
+            bytes += Array(hex.utf8)
+            bytes.append(UInt8(ascii: "}"))
+        }
     }
 
     private static func needsEscape(_ scalar: Unicode.Scalar, keepTabs: Bool) -> Bool {

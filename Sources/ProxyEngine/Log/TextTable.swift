@@ -111,12 +111,15 @@ public struct TextTable: Sendable {
         var width: Int
 
         init(text: String, options: Options) {
-            var text = TerminalText.escaped(text)
-            if let maxWidth = options.maxCellWidth {
-                text = TerminalText.truncated(text, toWidth: maxWidth)
+            guard let maxWidth = options.maxCellWidth else {
+                self.rendered = TerminalText.escaped(text)
+                self.width = TerminalText.displayWidth(of: self.rendered)
+                return
             }
-            self.rendered = text
-            self.width = TerminalText.displayWidth(of: text)
+            // Cut before escaping: a huge value costs what the cell shows.
+            let fitted = TerminalText.fitted(text, toWidth: maxWidth)
+            self.rendered = fitted.text
+            self.width = fitted.width
         }
 
         init(null options: Options) {

@@ -54,6 +54,51 @@ import Testing
         #expect(TerminalText.truncated("abc", toWidth: 0) == "…")
     }
 
+    /// `fitted` is `truncated(escaped(...))` in one bounded pass: same text, same width, for every kind of text.
+    @Test func fittedIsEscapeThenTruncate() {
+        let samples = [
+            "", "abc", "abcdef", "日本語です", "e\u{301}e\u{301}e\u{301}", "a\nb\r\tc", "\u{1B}[31mred",
+            "x\u{0}y\u{7F}z\u{85}", "\u{202E}evil\u{2028}", "👨‍👩‍👧👍🏽⚠️1️⃣", "SELECT 1\r\nFROM t\n", "ＡＢｶﾀ한",
+            "a\tb\n\u{01}é世",
+        ]
+        for text in samples {
+            for width in 0...14 {
+                for keepTabs in [false, true] {
+                    let expected = TerminalText.truncated(TerminalText.escaped(text, keepTabs: keepTabs), toWidth: width)
+                    let fitted = TerminalText.fitted(text, toWidth: width, keepTabs: keepTabs)
+                    #expect(fitted.text == expected, "\(text.debugDescription) at \(width)")
+                    #expect(fitted.width == TerminalText.displayWidth(of: expected))
+                    #expect(fitted.isCut == (expected != TerminalText.escaped(text, keepTabs: keepTabs)))
+                }
+            }
+        }
+    }
+
+    /// A value far wider than the place it is shown in: only its head is read, and the cut says so.
+    @Test func fittingAHugeValueReadsItsHead() {
+        let huge = String(repeating: "a\tb\n\u{01}é世", count: 200_000)
+        let cell = TerminalText.fitted(huge, toWidth: 12)
+        #expect(cell.text == "a\\tb\\n\\u{01…")
+        #expect(cell.width == 12 && cell.isCut)
+        // Zero-width marks piled up behind one letter: still a bounded read, and shown as cut.
+        let marks = "x" + String(repeating: "\u{301}", count: 1_000_000)
+        #expect(TerminalText.fitted(marks, toWidth: 5).isCut)
+        let lines = TerminalText.escapedLines(huge, maxLines: 3, maxWidth: 12)
+        #expect(lines.lines == ["a\tb", "\\u{01}é世a\tb", "\\u{01}é世a\tb"])
+        #expect(lines.isCut)
+        let oneLongLine = TerminalText.escapedLines(String(repeating: "x", count: 1_000_000), maxLines: 3, maxWidth: 8)
+        #expect(oneLongLine.lines == ["xxxxxxx…"] && oneLongLine.isCut)
+    }
+
+    @Test func boundedLinesMatchTheWholeSplitWhenNothingIsCut() {
+        for text in ["SELECT 1\r\nFROM t\n", "a\n\nb", "", "\tx\u{1B}", "\n", "a\n\n"] {
+            let bounded = TerminalText.escapedLines(text, maxLines: 10, maxWidth: 40)
+            #expect(bounded.lines == TerminalText.escapedLines(text))
+            #expect(!bounded.isCut)
+        }
+        #expect(TerminalText.escapedLines("a\nb\nc", maxLines: 2, maxWidth: 40) == (["a", "b"], true))
+    }
+
     @Test func timestampsAreUTC() throws {
         let parser = ISO8601DateFormatter()
         parser.formatOptions = [.withInternetDateTime]
