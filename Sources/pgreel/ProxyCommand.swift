@@ -57,10 +57,12 @@ struct ProxyCommand: AsyncParsableCommand {
 
         let printer = HeadlessLogPrinter(
             mailbox: mailbox, format: configuration.logFormat, color: useColor, output: output)
-        let printing = Task.detached { await printer.run() }
+        printer.start()
         let signal = await waitForTerminationSignal()
         output.writeError("\nReceived \(signal), shutting down.")
         await server.shutdown(gracePeriod: .milliseconds(Int(self.options.shutdownTimeout * 1000)))
-        await printing.value
+        if await !printer.finish() {
+            output.writeError("⚠️  the log output is blocked (nobody reads it): exiting without it")
+        }
     }
 }

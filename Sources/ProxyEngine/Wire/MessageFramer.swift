@@ -29,7 +29,12 @@ public struct MessageFramer: Sendable {
     private var header: [UInt8] = []
     private var assembling: ByteBuffer?
 
-    public init(direction: Direction, maxTapLength: Int = 16 << 20) {
+    /// The longest message the tap keeps by default: a 50 MB text value is still recorded whole (and its cell
+    /// shown cut in the log and the dashboard); only a row longer than this, which would cost the proxy several
+    /// times its size in memory to record, is counted but not kept.
+    public static let defaultMaxTapLength = 64 << 20
+
+    public init(direction: Direction, maxTapLength: Int = MessageFramer.defaultMaxTapLength) {
         self.direction = direction
         self.maxTapLength = maxTapLength
         self.header.reserveCapacity(5)

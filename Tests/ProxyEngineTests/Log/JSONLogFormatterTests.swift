@@ -157,17 +157,70 @@ import Testing
         #expect(object["message"] as? String == nasty)
     }
 
+    /// The log writes durations with the session file's own writer (it has no encoder of its own any more).
     @Test func durationsAreWrittenLikeTheSessionFile() {
-        #expect(LogJSON.milliseconds(12.3).encoded() == "12.3")
-        #expect(LogJSON.milliseconds(5).encoded() == "5")
-        #expect(LogJSON.milliseconds(0.123_456_7).encoded() == "0.123")
-        #expect(LogJSON.milliseconds(0.000_1).encoded() == "0")
-        #expect(LogJSON.milliseconds(.nan).encoded() == "0")
-        #expect(LogJSON.milliseconds(.infinity).encoded() == "0")
+        func encoded(_ value: Double) -> String {
+            var writer = SessionJSONWriter(bytes: [], limits: .log)
+            writer.milliseconds(value)
+            return String(decoding: writer.bytes, as: UTF8.self)
+        }
+        #expect(encoded(12.3) == "12.3")
+        #expect(encoded(5) == "5")
+        #expect(encoded(0.123_456_7) == "0.123")
+        #expect(encoded(0.000_1) == "0")
+        #expect(encoded(.nan) == "0")
+        #expect(encoded(.infinity) == "0")
         for value in [1e21, -3.5, 1234.567] {
-            let text = "[" + LogJSON.milliseconds(value).encoded() + "]"
+            let text = "[" + encoded(value) + "]"
             let parsed = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [Double]
             #expect(parsed == [value])
+        }
+    }
+
+    /// A client's huge values cost a log line what the limits allow, the line says what it left out, and the
+    /// session file's encoding of the same event keeps everything.
+    @Test func hugeValuesAreCutAndSaySo() throws {
+        let huge = String(repeating: "a\tb\n\u{01}é世e\u{301}", count: 100_000)
+        let rows = (0..<250).map { index -> [String?] in [String(index), index == 0 ? huge : "x"] }
+        let result = RecordedResult(
+            queryNumber: 7,
+            result: RecordedResultSet(
+                columns: ["n", "v"], columnTypes: [23, 25], rows: rows, rowCount: 250, commandTag: "SELECT 250"),
+            durationMS: 1)
+        let recorded = SessionEvent(timestamp: SeedSession.start, payload: .result(result))
+        let event = ProxyEvent(sessionID: "session_xxx", time: SeedSession.start, kind: .recorded(recorded))
+        let line = self.formatter.line(for: event)
+        #expect(line.utf8.count < 64 * 1024)
+        let object = try self.parse(line)
+        let data = try #require(object["data"] as? [String: Any])
+        let shown = try #require(data["rows"] as? [[Any]])
+        #expect(shown.count == 100)
+        #expect(data["row_count"] as? Int == 250)
+        #expect(data["rows_truncated"] as? Bool == true)
+        let cell = try #require(shown[0][1] as? String)
+        #expect(cell.hasSuffix("…") && cell.utf8.count <= 4096 + 3)
+        #expect(huge.hasPrefix(cell.dropLast()))
+        #expect(object["log_cut"] as? [String: Int] == ["values": 1, "rows": 150])
+
+        let sql = try self.parse(
+            self.formatter.line(
+                for: SeedSession.recorded(.query(RecordedQuery(queryNumber: 8, sql: huge)), at: 0)))
+        let cutSQL = try #require((sql["data"] as? [String: Any])?["sql"] as? String)
+        #expect(cutSQL.utf8.count <= 65_536 + 3 && cutSQL.hasSuffix("…"))
+
+        let file = try SessionEventJSON.decode(json: SessionEventJSON.encode(recorded))
+        guard case .result(let kept) = file.payload else {
+            Issue.record("not a result")
+            return
+        }
+        #expect(kept.result.rows.count == 250, "the session file keeps every row")
+        #expect(kept.result.rows[0][1]?.utf8.elementsEqual(huge.utf8) == true, "and every byte")
+    }
+
+    /// What the log has no reason to cut it leaves alone: no `log_cut`, no `…`.
+    @Test func ordinaryLinesCarryNoCutMarker() {
+        for event in SeedSession.events {
+            #expect(!self.formatter.line(for: event).contains("log_cut"))
         }
     }
 
