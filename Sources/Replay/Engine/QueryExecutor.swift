@@ -558,7 +558,7 @@ actor QueryExecutor {
                 NotReplayable(
                     message: "its COPY data was not fully recorded (copy_data_truncated), so it cannot be sent again"))
         }
-        let base64 = recorded.copyDataEncoding == "base64"
+        let base64 = recorded.copyDataEncoding == .base64
         var buffers: [ByteBuffer] = []
         buffers.reserveCapacity(chunks.count)
         for chunk in chunks {

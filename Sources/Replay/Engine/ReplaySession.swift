@@ -19,8 +19,6 @@ import ProxyEngine
 /// (or `--rollback` could not be kept); the step that failed is not counted and can be tried again after
 /// `restart()` or `connect()`.
 public actor ReplaySession {
-    /// The detail the recorder gives a pipeline query that the server never ran.
-    static let pipelineSkipDetail = "not executed: an earlier message of the same pipeline failed"
     static let leftOutNote = "not executed, as recorded: an earlier query of the same pipeline failed"
 
     public nonisolated let path: String
@@ -198,7 +196,7 @@ public actor ReplaySession {
         while index < self.script.items.count, outstanding + batch.count < depth {
             if case .query(let item) = self.script.items[index] {
                 // Whether the server runs it depends on how the previous answer went.
-                if let error = item.recorded?.error, Self.isPipelineSkip(error) {
+                if item.recorded?.error?.isNotExecuted == true {
                     break
                 }
                 batch.append((index, item.query, item.recorded))
@@ -237,7 +235,7 @@ public actor ReplaySession {
             recorded: item.recorded, replayed: nil, status: .skipped)
         // A pipeline query the server did not run because the one before it failed: when the replay's previous
         // query failed too, the server would skip it again, so it is left out rather than run on its own.
-        if let error = item.recorded?.error, Self.isPipelineSkip(error), self.pipelineFailed {
+        if item.recorded?.error?.isNotExecuted == true, self.pipelineFailed {
             step.status = .matched
             step.notes = [Self.leftOutNote]
             return step
@@ -268,10 +266,6 @@ public actor ReplaySession {
         step.differingRows = outcome.differingRows
         step.notes += outcome.notes
         return step
-    }
-
-    static func isPipelineSkip(_ error: RecordedError) -> Bool {
-        error.detail == Self.pipelineSkipDetail
     }
 
     /// The most rows the recording kept in any result set of this result.

@@ -118,7 +118,7 @@ enum SessionFixtures {
                     ),
                     notices: [RecordedError(severity: "NOTICE", code: "00000", message: "hello")],
                     durationMS: 1234.5,
-                    copyData: ["1\tone\n", "2\ttwo\n"], copyDataEncoding: "base64", copyDataTruncated: true
+                    copyData: ["1\tone\n", "2\ttwo\n"], copyDataEncoding: .base64, copyDataTruncated: true
                 )
             )
         )

@@ -172,6 +172,22 @@ public struct RecordedError: Sendable, Equatable {
     }
 }
 
+extension RecordedError {
+    /// The detail the recorder gives an Execute that the server skipped because an earlier message of its pipeline
+    /// failed (the server discards everything up to Sync): the session file's way of saying "not executed", which
+    /// replay reads to leave such a query out as the server did.
+    public static let notExecutedDetail = "not executed: an earlier message of the same pipeline failed"
+
+    /// Whether this error records a query the server never ran (see `notExecutedDetail`).
+    public var isNotExecuted: Bool { self.detail == Self.notExecutedDetail }
+}
+
+/// How `copy_data` is written (`copy_data_encoding`): absent for UTF-8 text as it was sent.
+public enum CopyDataEncoding: String, Sendable, Equatable {
+    /// The data was not UTF-8: every chunk is the base64 of the bytes received.
+    case base64
+}
+
 /// One result set: a RowDescription (maybe none), its DataRows and the CommandComplete tag.
 public struct RecordedResultSet: Sendable, Equatable {
     public var columns: [String]
@@ -214,13 +230,13 @@ public struct RecordedResult: Sendable, Equatable {
     public var durationMS: Double
     /// COPY FROM STDIN: the data the client sent, as text chunks (base64 when not UTF-8).
     public var copyData: [String]?
-    public var copyDataEncoding: String?
+    public var copyDataEncoding: CopyDataEncoding?
     public var copyDataTruncated: Bool
 
     public init(
         queryNumber: Int, result: RecordedResultSet = RecordedResultSet(), resultSets: [RecordedResultSet]? = nil,
         error: RecordedError? = nil, notices: [RecordedError]? = nil, durationMS: Double = 0,
-        copyData: [String]? = nil, copyDataEncoding: String? = nil, copyDataTruncated: Bool = false
+        copyData: [String]? = nil, copyDataEncoding: CopyDataEncoding? = nil, copyDataTruncated: Bool = false
     ) {
         self.queryNumber = queryNumber
         self.result = result

@@ -171,6 +171,14 @@ extension SessionEventJSON {
             }
             copyData = decoded
         }
+        var copyDataEncoding: CopyDataEncoding?
+        if let name = try data.optionalString("copy_data_encoding") {
+            guard let known = CopyDataEncoding(rawValue: name) else {
+                throw SessionEventDecodingError(
+                    reason: "\(data.name("copy_data_encoding")) is \(JSONFields.quote(name)), expected base64")
+            }
+            copyDataEncoding = known
+        }
         return RecordedResult(
             queryNumber: try data.int("query_number"),
             result: try self.resultSet(data),
@@ -179,7 +187,7 @@ extension SessionEventJSON {
             notices: notices,
             durationMS: try data.optionalDouble("duration_ms") ?? 0,
             copyData: copyData,
-            copyDataEncoding: try data.optionalString("copy_data_encoding"),
+            copyDataEncoding: copyDataEncoding,
             copyDataTruncated: try data.optionalBool("copy_data_truncated") ?? false
         )
     }

@@ -191,7 +191,10 @@ struct SessionJSONWriter {
             self.endArray()
             self.cuts.rows += max(copyData.count - (self.limits?.rows ?? .max), 0)
         }
-        self.field("copy_data_encoding", result.copyDataEncoding)
+        if let encoding = result.copyDataEncoding {
+            self.key("copy_data_encoding")
+            self.ascii(encoding.rawValue)
+        }
         if result.copyDataTruncated || (result.copyData?.count ?? 0) > (self.limits?.rows ?? .max) {
             self.key("copy_data_truncated")
             self.literal("true")

@@ -14,7 +14,7 @@ struct CopyInRecorder {
     static let chunkBytes = 64 << 10
 
     private(set) var chunks: [String] = []
-    private(set) var encoding: String?
+    private(set) var encoding: CopyDataEncoding?
     private(set) var truncated = false
     private var bytes = 0
     private let maxBytes: Int
@@ -62,7 +62,7 @@ struct CopyInRecorder {
             }
             // Not UTF-8: the whole recording becomes base64, the text chunks so far included (their bytes are
             // exactly the bytes received).
-            self.encoding = "base64"
+            self.encoding = .base64
             self.chunks = self.chunks.map { Data($0.utf8).base64EncodedString() }
         }
         self.chunks.append(Data(self.pending).base64EncodedString())

@@ -477,7 +477,7 @@ public struct SessionTracker {
             self.pending.removeFirst()
             if case .execute(let inFlight) = unit {
                 var skipped = error
-                skipped.detail = "not executed: an earlier message of the same pipeline failed"
+                skipped.detail = RecordedError.notExecutedDetail
                 inFlight.error = skipped
                 self.complete(inFlight, now: now, monotonic: monotonic)
             }

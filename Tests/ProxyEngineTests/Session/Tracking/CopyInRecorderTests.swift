@@ -13,7 +13,7 @@ import Testing
 
     /// What a replay sends back: the chunks decoded and joined.
     static func bytes(of recorder: CopyInRecorder) -> [UInt8] {
-        if recorder.encoding == "base64" {
+        if recorder.encoding == .base64 {
             return recorder.chunks.flatMap { Array(Data(base64Encoded: $0)!) }
         }
         return recorder.chunks.flatMap { Array($0.utf8) }
@@ -48,7 +48,7 @@ import Testing
         let binary: [UInt8] = [0x50, 0x47, 0x43, 0x4F, 0x50, 0x59, 0x0A, 0xFF, 0x0D, 0x0A, 0x00]
         let big = [UInt8](repeating: UInt8(ascii: "a"), count: CopyInRecorder.chunkBytes)
         let recorder = Self.record([text, big, binary, text])
-        #expect(recorder.encoding == "base64")
+        #expect(recorder.encoding == .base64)
         #expect(Self.bytes(of: recorder) == text + big + binary + text)
     }
 
