@@ -24,6 +24,7 @@ let package = Package(
         .executableTarget(name: "BackendFramingFuzz", dependencies: ["FuzzSupport"]),
         .executableTarget(name: "StartupPacketFuzz", dependencies: ["FuzzSupport"]),
         .executableTarget(name: "SessionTrackerFuzz", dependencies: ["FuzzSupport"]),
+        .executableTarget(name: "JSONParserFuzz", dependencies: ["FuzzSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -11,7 +11,7 @@
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 SECONDS_PER_TARGET="${FUZZ_SECONDS:-60}"
-TARGETS="${FUZZ_TARGETS:-FrontendFramingFuzz BackendFramingFuzz StartupPacketFuzz SessionTrackerFuzz}"
+TARGETS="${FUZZ_TARGETS:-FrontendFramingFuzz BackendFramingFuzz StartupPacketFuzz SessionTrackerFuzz JSONParserFuzz}"
 SWIFT="${SWIFT:-swift}"
 
 echo "fuzz: building (release, -sanitize=fuzzer,address)"

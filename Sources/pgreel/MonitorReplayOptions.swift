@@ -16,11 +16,8 @@ struct MonitorReplayOptions: ParsableArguments {
             valueName: "URL"))
     var dbURL: String?
 
-    @Flag(name: .customLong("read-only"), help: "Replay in a read-only session (t in the replay view changes it).")
-    var readOnly = false
-
-    @Flag(help: "Replay in one transaction rolled back when the replay closes or restarts.")
-    var rollback = false
+    /// `t` in the replay view changes it before the first step.
+    @Flag var safety: ReplaySafetyFlag?
 
     @Option(
         name: .customLong("ignore-column"),
@@ -30,15 +27,9 @@ struct MonitorReplayOptions: ParsableArguments {
     @Flag(help: "Compare replayed rows as a multiset (for queries without ORDER BY).")
     var unordered = false
 
-    func validate() throws {
-        if self.readOnly, self.rollback {
-            throw ValidationError("--read-only and --rollback cannot be combined: choose one")
-        }
-    }
-
     var options: ReplayOptions {
         ReplayOptions(
-            safety: self.rollback ? .rollback : self.readOnly ? .readOnly : .none,
+            safety: ReplaySafetyFlag.safety(self.safety),
             comparison: ComparisonOptions(ignoredColumns: self.ignoredColumns, unordered: self.unordered))
     }
 }

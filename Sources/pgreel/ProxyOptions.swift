@@ -30,8 +30,8 @@ struct ProxyOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Rows kept per result in session files (default 1000).", valueName: "N"))
     var maxRecordedRows: Int?
 
-    @Option(help: ArgumentHelp("Log format: text or json.", valueName: "FORMAT"))
-    var logFormat: String?
+    @Option(help: ArgumentHelp("Log format: text (the seed's look) or json (one object a line).", valueName: "FORMAT"))
+    var logFormat: LogFormat?
 
     @Flag(help: "Print only the banner and errors, not every query.")
     var quiet = false
@@ -85,3 +85,6 @@ struct ProxyOptions: ParsableArguments {
             tlsRequired: self.tlsRequired, maxConnections: self.maxConnections, authTimeout: self.authTimeout)
     }
 }
+
+/// `--log-format text|json`: parsed, checked and listed in `--help` by the argument parser.
+extension LogFormat: ExpressibleByArgument {}

@@ -32,11 +32,7 @@ struct ReplayCommand: AsyncParsableCommand {
     @Flag(help: "Keep the recorded gaps between events (the same as --speed 1).")
     var realtime = false
 
-    @Flag(name: .customLong("read-only"), help: "Replay in a read-only session.")
-    var readOnly = false
-
-    @Flag(help: "Replay in one transaction rolled back at the end (recorded BEGIN/COMMIT become savepoints).")
-    var rollback = false
+    @Flag var safety: ReplaySafetyFlag?
 
     @Option(
         name: .customLong("ignore-column"),
@@ -69,9 +65,6 @@ struct ReplayCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard !self.files.isEmpty else { throw ValidationError("name at least one session file") }
-        if self.readOnly, self.rollback {
-            throw ValidationError("--read-only and --rollback cannot be combined: choose one")
-        }
         if self.realtime, self.speed != nil {
             throw ValidationError("--realtime is --speed 1: give one of them")
         }
@@ -95,7 +88,7 @@ struct ReplayCommand: AsyncParsableCommand {
 
     var options: ReplayOptions {
         ReplayOptions(
-            safety: self.rollback ? .rollback : self.readOnly ? .readOnly : .none,
+            safety: ReplaySafetyFlag.safety(self.safety),
             speed: self.realtime ? 1 : self.speed,
             comparison: ComparisonOptions(ignoredColumns: self.ignoredColumns, unordered: self.unordered),
             // With --stop-on-mismatch nothing may run past the mismatch, so nothing is sent ahead.

@@ -15,8 +15,8 @@ public struct CommandLineFlags: Sendable, Equatable {
     public var noRecord: Bool
     /// `--max-recorded-rows N`.
     public var maxRecordedRows: Int?
-    /// `--log-format text|json`.
-    public var logFormat: String?
+    /// `--log-format text|json` (the command line parses the name).
+    public var logFormat: LogFormat?
     /// `--quiet`.
     public var quiet: Bool
     /// `--tls-cert FILE` and `--tls-key FILE`: PEM certificate chain and private key for TLS toward clients.
@@ -31,7 +31,7 @@ public struct CommandLineFlags: Sendable, Equatable {
 
     public init(
         listen: String? = nil, upstream: String? = nil, users: [String] = [], config: String? = nil,
-        sessions: String? = nil, noRecord: Bool = false, maxRecordedRows: Int? = nil, logFormat: String? = nil,
+        sessions: String? = nil, noRecord: Bool = false, maxRecordedRows: Int? = nil, logFormat: LogFormat? = nil,
         quiet: Bool = false, tlsCertificate: String? = nil, tlsKey: String? = nil, tlsRequired: Bool = false,
         maxConnections: Int? = nil, authTimeout: Int? = nil
     ) {

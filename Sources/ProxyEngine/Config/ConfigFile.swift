@@ -163,8 +163,8 @@ public struct ConfigFile: Sendable, Equatable {
         }
         file.record = try top.bool("record")
         file.maxRecordedRows = try top.int("max_recorded_rows")
-        if let rows = file.maxRecordedRows, rows < 0 {
-            throw top.error(.invalidValue(key: "max_recorded_rows", reason: "must be 0 or more, not \(rows)"))
+        try top.located { () throws(ConfigError) in
+            try SettingRange.maxRecordedRows.check(file.maxRecordedRows, key: "max_recorded_rows")
         }
         if let format = try top.string("log_format") {
             file.logFormat = try top.located { () throws(ConfigError) in try LogFormat(name: format) }
@@ -177,12 +177,12 @@ public struct ConfigFile: Sendable, Equatable {
         }
         file.tlsRequired = try top.bool("tls_required")
         file.maxConnections = try top.int("max_connections")
-        if let limit = file.maxConnections, limit < 1 {
-            throw top.error(.invalidValue(key: "max_connections", reason: "must be 1 or more, not \(limit)"))
+        try top.located { () throws(ConfigError) in
+            try SettingRange.maxConnections.check(file.maxConnections, key: "max_connections")
         }
         file.authTimeout = try top.int("auth_timeout")
-        if let seconds = file.authTimeout, seconds < 1 {
-            throw top.error(.invalidValue(key: "auth_timeout", reason: "must be 1 second or more, not \(seconds)"))
+        try top.located { () throws(ConfigError) in
+            try SettingRange.authTimeout.check(file.authTimeout, key: "auth_timeout")
         }
 
         if let upstreams = try top.table("upstreams", expected: "a table of [upstreams.NAME] tables") {
@@ -275,8 +275,8 @@ public struct ConfigFile: Sendable, Equatable {
             }
         }
         user.maxConnections = try reader.int("max_connections")
-        if let limit = user.maxConnections, limit < 1 {
-            throw reader.error(.invalidValue(key: "max_connections", reason: "must be 1 or more, not \(limit)"))
+        try reader.located { () throws(ConfigError) in
+            try SettingRange.maxConnections.check(user.maxConnections, key: "max_connections")
         }
         if let password = user.password, password.isEmpty {
             throw reader.error(

@@ -84,8 +84,6 @@ public actor ReplaySession {
 
     public var isFinished: Bool { self.position >= self.script.items.count }
 
-    public var isConnected: Bool { self.executor != nil }
-
     /// Opens the connection (and, for `--rollback`, the replay's transaction). `next()` connects by itself when
     /// needed; calling this first lets a caller report the connection before the first step.
     public func connect() async throws(ReplayError) {

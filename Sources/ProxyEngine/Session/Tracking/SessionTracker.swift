@@ -101,8 +101,6 @@ public struct SessionTracker {
     private var pending = CircularBuffer<Unit>()
     /// The unit the backend is answering right now.
     private var active: Unit?
-    /// After an error in the extended protocol, the server ignores everything until Sync; so do we.
-    private var skippingUntilSync = false
     /// The last Parse and what it decoded to. Drivers that do not name their statements (pgbench -M extended, many
     /// ORMs) send the same Parse before every query: comparing bytes is much cheaper than decoding it and scanning
     /// its SQL for passwords again.
@@ -164,7 +162,7 @@ public struct SessionTracker {
             self.pending.append(.describe(try TargetedMessage.decode(from: payload)))
         case FrontendMessageID.execute:
             let execute = try ExecuteMessage.decode(from: payload)
-            let portal = self.portals[execute.portal] ?? self.pendingPortal(named: execute.portal)
+            let portal = self.portals[execute.portal]
             var query = self.newQuery(
                 sql: portal?.statement.sql ?? "", alreadyRedacted: portal?.statement.redacted ?? false)
             query.queryProtocol = .extended
@@ -308,10 +306,6 @@ public struct SessionTracker {
         }
         if case .parse(let parsed, let statement) = self.active, parsed == name { return statement }
         return nil
-    }
-
-    private func pendingPortal(named name: String) -> Portal? {
-        nil
     }
 
     private static func recordedParameter(_ value: [UInt8]?, format: Int16) -> RecordedParameter {
