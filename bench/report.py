@@ -26,7 +26,8 @@ def main():
     parser.add_argument("big")
     parser.add_argument("prefix")
     for name in ["big-rss-kb", "bouncer-note", "replay-qps", "pgbench-one-tps", "replay-note", "monitor-line",
-                 "monitor-note", "rounds", "duration", "big-rows"]:
+                 "monitor-note", "rounds", "duration", "big-rows", "baseline", "baseline-rss-kb",
+                 "baseline-replay-qps"]:
         parser.add_argument("--" + name, default="")
     args = parser.parse_args()
 
@@ -117,6 +118,29 @@ def main():
     if args.bouncer_note:
         extra.append(f"- pgbouncer: {args.bouncer_note}")
 
+    # BASELINE: an older build measured beside this one (recording on), for a change's before/after.
+    baseline_md = []
+    if args.baseline:
+        baseline_md = ["", f"Before/after: this build vs BASELINE={args.baseline} (both recording, same rounds):", "",
+                       "| mode | clients | baseline tps | pgreel tps | pgreel/baseline | baseline CPU µs/tx | "
+                       "pgreel CPU µs/tx |", "|---|---|---|---|---|---|---|"]
+        for mode in modes:
+            for c in clients:
+                r = med.get((mode, c, "pgreel"), {})
+                o = med.get((mode, c, "baseline"), {})
+                ratio = r["tps"] / o["tps"] if r and o else None
+                baseline_md.append(f"| {mode} | {c} | {fmt(o.get('tps'))} | {fmt(r.get('tps'))} | {fmt(ratio, 2)} | "
+                                   f"{fmt(o.get('cpu'), 1)} | {fmt(r.get('cpu'), 1)} |")
+        baseline_md += ["", "| test | baseline s | pgreel s | pgreel/baseline |", "|---|---|---|---|"]
+        for test in ["select", "copy_in", "copy_out"]:
+            o = median(big.get((test, "baseline"), []))
+            p = median(big.get((test, "pgreel"), []))
+            baseline_md.append(f"| {test} | {fmt(o, 3)} | {fmt(p, 3)} | {fmt(p / o if o and p else None, 2)} |")
+        base_rss = int(args.baseline_rss_kb) / 1024 if args.baseline_rss_kb else None
+        baseline_md.append(f"\n- peak RSS after the big tests: baseline {fmt(base_rss, 1)} MiB, pgreel {fmt(rss_mib, 1)} MiB")
+        if args.baseline_replay_qps and args.replay_qps:
+            baseline_md.append(f"- replay: baseline {args.baseline_replay_qps} queries/s, pgreel {args.replay_qps} queries/s")
+
     with open(args.prefix + ".csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(header)
@@ -134,6 +158,7 @@ def main():
     md += ["| " + " | ".join(row) + " |" for row in big_rows]
     md += ["", f"- pgreel peak RSS (recording on, after the big tests): {fmt(rss_mib, 1)} MiB"]
     md += extra
+    md += baseline_md
     md += ["", "Targets:", ""]
     for name, value, limit in status:
         if value is None:

@@ -7,6 +7,9 @@
 #
 #   ROUNDS=3 DURATION=3 bash bench/run.sh      (defaults)
 #   SMOKE=1 bash bench/run.sh                  (a ~20-second check that the script still works: CI may run it)
+#   BASELINE=/path/to/old/pgreel bash bench/run.sh
+#                                              (an older build beside this one, interleaved round by round, recording
+#                                              on: the before/after of a change measured in one run)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PROJECT_DIR="$PWD"
@@ -37,11 +40,16 @@ start_bench_postgres "$SCALE"
 start_bench_pgbouncer
 
 # --- pgreel -------------------------------------------------------------------------------------------------
-start_pgreel() {  # name, extra args...
+BASELINE="${BASELINE:-}"
+if [[ -n "$BASELINE" ]]; then
+    [[ -x "$BASELINE" ]] || die "BASELINE=$BASELINE is not an executable pgreel"
+    BASELINE="$(cd "$(dirname "$BASELINE")" && pwd)/$(basename "$BASELINE")"
+fi
+start_pgreel() {  # name, extra args... (BINARY=path runs another build)
     local name="$1"; shift
     local port; port="$(free_port)"
     # The pseudo user is named postgres too (trust), so one pgbench command line serves every target.
-    "$PGREEL" proxy --listen "127.0.0.1:$port" --upstream "postgres://postgres@127.0.0.1:$PGPORT/bench" \
+    "${BINARY:-$PGREEL}" proxy --listen "127.0.0.1:$port" --upstream "postgres://postgres@127.0.0.1:$PGPORT/bench" \
         --user postgres --sessions "$WORK/sessions-$name" --quiet "$@" > "$WORK/$name.log" 2>&1 &
     local pid=$!
     wait_for_port "$port" || die "pgreel ($name) did not start: $(tail -n 3 "$WORK/$name.log")"
@@ -58,6 +66,10 @@ if [[ -n "$BOUNCER_PORT" ]]; then
     TARGETS+=(pgbouncer); PORT_OF[pgbouncer]="$BOUNCER_PORT"; PID_OF[pgbouncer]="$BOUNCER_PID"
 fi
 TARGETS+=(pgreel pgreel_norecord)
+if [[ -n "$BASELINE" ]]; then
+    read -r BASE_PORT BASE_PID < <(BINARY="$BASELINE" start_pgreel baseline); PIDS+=("$BASE_PID")
+    TARGETS+=(baseline); PORT_OF[baseline]="$BASE_PORT"; PID_OF[baseline]="$BASE_PID"
+fi
 
 RAW="$WORK/raw.csv"
 echo "round,mode,clients,target,tps,latency_ms,cpu_us_per_tx" > "$RAW"
@@ -76,6 +88,12 @@ done
 
 # --- big results: 1M-row SELECT and COPY in/out ---------------------------------------------------------------
 read -r BIG_PORT BIG_PID < <(start_pgreel big); PIDS+=("$BIG_PID")
+BIG_TARGETS=(direct pgreel)
+declare -A BIG_PORT_OF=([direct]="$PGPORT" [pgreel]="$BIG_PORT")
+if [[ -n "$BASELINE" ]]; then
+    read -r BIG_BASE_PORT BIG_BASE_PID < <(BINARY="$BASELINE" start_pgreel bigbaseline); PIDS+=("$BIG_BASE_PID")
+    BIG_TARGETS+=(baseline); BIG_PORT_OF[baseline]="$BIG_BASE_PORT"
+fi
 BIGRAW="$WORK/big.csv"
 echo "test,target,seconds" > "$BIGRAW"
 timed() { local start end; start="$(date +%s.%N)"; "$@" >/dev/null; end="$(date +%s.%N)"; python3 -c "print(round($end - $start, 3))"; }
@@ -83,8 +101,8 @@ timed() { local start end; start="$(date +%s.%N)"; "$@" >/dev/null; end="$(date 
     -c "DROP TABLE IF EXISTS big_in" -c "CREATE TABLE big_in (id int, name text, value float8)" \
     -c "\\copy (SELECT g, 'name ' || g, g * 1.5 FROM generate_series(1, $BIG_ROWS) g) TO '$WORK/big.tsv'"
 for round in $(seq "$ROUNDS"); do
-    for target in direct pgreel; do
-        port="$PGPORT"; [[ "$target" == pgreel ]] && port="$BIG_PORT"
+    for target in "${BIG_TARGETS[@]}"; do
+        port="${BIG_PORT_OF[$target]}"
         q=(-X -q -h 127.0.0.1 -p "$port" -U postgres -d bench)
         echo "select,$target,$(timed "$PSQL" "${q[@]}" -c "SELECT g, md5(g::text) FROM generate_series(1, $BIG_ROWS) g")" >> "$BIGRAW"
         "$PSQL" "${q[@]}" -c "TRUNCATE big_in" >/dev/null
@@ -94,6 +112,7 @@ for round in $(seq "$ROUNDS"); do
     done
 done
 BIG_RSS_KB="$(awk '/VmHWM/ {print $2}' "/proc/$BIG_PID/status")"
+BASE_RSS_KB=""; [[ -n "$BASELINE" ]] && BASE_RSS_KB="$(awk '/VmHWM/ {print $2}' "/proc/$BIG_BASE_PID/status")"
 
 # --- replay: a recorded pgbench session replayed vs pgbench's own one-connection rate -------------------------
 REPLAY_NOTE=""
@@ -108,6 +127,12 @@ if "$PGREEL" replay --help >/dev/null 2>&1; then
     "$PGREEL" replay "$file" --db-url "postgres://postgres@127.0.0.1:$PGPORT/bench" --quiet >/dev/null 2>&1 || true
     end="$(date +%s.%N)"
     REPLAY_QPS="$(python3 -c "print(round($REPLAY_QUERIES / ($end - $start), 1))")"
+    if [[ -n "$BASELINE" ]]; then
+        start="$(date +%s.%N)"
+        "$BASELINE" replay "$file" --db-url "postgres://postgres@127.0.0.1:$PGPORT/bench" --quiet >/dev/null 2>&1 || true
+        end="$(date +%s.%N)"
+        BASE_REPLAY_QPS="$(python3 -c "print(round($REPLAY_QUERIES / ($end - $start), 1))")"
+    fi
 else
     REPLAY_NOTE="pgreel replay not available in this build"
 fi
@@ -130,6 +155,7 @@ RESULTS=bench/results; [[ "$SMOKE" == 1 ]] && RESULTS="$WORK"
 mkdir -p "$RESULTS"
 python3 bench/report.py "$RAW" "$BIGRAW" "$RESULTS/$STAMP" \
     --big-rss-kb "$BIG_RSS_KB" --bouncer-note "$BOUNCER_NOTE" \
+    --baseline "$BASELINE" --baseline-rss-kb "$BASE_RSS_KB" --baseline-replay-qps "${BASE_REPLAY_QPS:-}" \
     --replay-qps "${REPLAY_QPS:-}" --pgbench-one-tps "${PGBENCH_ONE_TPS:-}" --replay-note "$REPLAY_NOTE" \
     --monitor-line "${MONITOR_LINE:-}" --monitor-note "$MONITOR_NOTE" \
     --rounds "$ROUNDS" --duration "$DURATION" --big-rows "$BIG_ROWS"

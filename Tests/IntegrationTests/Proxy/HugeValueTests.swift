@@ -36,7 +36,7 @@ import Testing
         #expect(took < .seconds(5), "SIGTERM took \(took)")
 
         let file = try #require(proxy.sessionFiles().first)
-        let contents = try SessionFileReader.read(path: file)
+        let contents = try await onOwnThread { try SessionFileReader.read(path: file) }
         let row = try #require(contents.events.compactMap(\.result).first?.result.rows.first)
         #expect(row[0]?.utf8.count == Self.count * 12, "the session file keeps the value whole")
         #expect(row[1] == "after")
