@@ -66,7 +66,6 @@ public final class ProxyServer: Sendable {
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let id = "session_\(UInt64(Date().timeIntervalSince1970 * 1_000_000_000) &+ counter.next())"
