@@ -1,60 +1,22 @@
 import Foundation
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOSSL
 import NIOTLS
 
-/// Everything a session needs from the server it belongs to.
-struct SessionEnvironment: Sendable {
-    var credentials: [String: ClientCredential]
-    var bus: EventBus
-    var cancelKeys: CancelKeyRegistry
-    var writer: SessionFileWriter?
-    var sessionsDirectory: String
-    var maxRecordedRows: Int
-    /// Set when the server shuts down, so sessions it closes say so in their session_end.
-    var shuttingDown: NIOLockedValueBox<Bool>
-    /// TLS toward clients; nil answers every SSLRequest `N`.
-    var tls: ClientTLS?
-    var limiter: ConnectionLimiter
-    /// A client not authenticated by then is sent FATAL 57014 and closed.
-    var authTimeout: TimeAmount
-}
-
 /// Runs the startup phase of a client connection (SSL/GSS answer, cancel routing, authentication, upstream
 /// connection), then replaces itself with the relay.
+///
+/// Shaped as postgres-nio's PostgresChannelHandler: every event goes to `ClientConnectionStateMachine`, and the
+/// handler carries out the one action it returns (`run`), feeding the outcome back where the machine decides on it.
 final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private enum Phase {
-        case startupPacket
-        case messages
-        case connecting
-        case done
-    }
-
+    private var state: ClientConnectionStateMachine
+    private var input = StartupInput()
+    private var authTimer: Scheduled<Void>?
     private let environment: SessionEnvironment
     private let sessionID: String
-    private var machine: ClientStartupStateMachine
-    private var phase: Phase = .startupPacket
-    private var startupBuffer = ByteBuffer()
-    /// Before authentication only password messages are valid, so nothing longer is buffered (as PostgreSQL,
-    /// which reads them with PG_MAX_AUTH_TOKEN_LENGTH): an unauthenticated client cannot make the proxy hold 1 GB.
-    private var accumulator = MessageAccumulator(direction: .frontend, maxLength: MessageLimits.authToken)
-    private var clientAddress = "unknown"
-    private var applicationName: String?
-    /// Plain text, TLS handshake under way (no plain-text error can be sent then), or TLS running.
-    private var tlsState: TLSState = .none
-    private var authTimer: Scheduled<Void>?
-    /// Whether this connection holds a server-wide slot of the limiter.
-    private var holdsSlot = false
-
-    private enum TLSState {
-        case none
-        case handshaking
-        case established
-    }
 
     init(environment: SessionEnvironment, sessionID: String) {
         self.environment = environment
@@ -63,334 +25,194 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         let encryption = environment.tls.map {
             ClientEncryptionPolicy(tlsAvailable: true, tlsRequired: $0.required, channelBinding: $0.channelBinding)
         }
-        self.machine = ClientStartupStateMachine(lookup: { credentials[$0] }, encryption: encryption ?? .unavailable)
+        self.state = ClientConnectionStateMachine(
+            authentication: ClientStartupStateMachine(
+                lookup: { credentials[$0] }, encryption: encryption ?? .unavailable),
+            recording: environment.writer != nil)
     }
+
+    // MARK: Events
 
     func channelActive(context: ChannelHandlerContext) {
-        if let remote = context.channel.remoteAddress {
-            self.clientAddress = "\(remote.ipAddress ?? "local"):\(remote.port ?? 0)"
-        }
-        self.publish(.connectionOpened(clientAddress: self.clientAddress))
-        self.authTimer = context.eventLoop.assumeIsolated().scheduleTask(in: self.environment.authTimeout) {
-            self.authenticationTimedOut(context: context)
-        }
+        let address = context.channel.remoteAddress.map { "\($0.ipAddress ?? "local"):\($0.port ?? 0)" }
+        self.run(self.state.connected(clientAddress: address ?? "unknown"), context: context)
         context.fireChannelActive()
-    }
-
-    /// As PostgreSQL's authentication_timeout: FATAL 57014, then close. During a TLS handshake no message can be
-    /// sent (the client expects TLS records), so the connection just closes.
-    private func authenticationTimedOut(context: ChannelHandlerContext) {
-        self.authTimer = nil
-        guard self.phase == .startupPacket || self.phase == .messages else { return }
-        if self.tlsState == .handshaking {
-            self.phase = .done
-            self.publish(.connectionClosed(reason: "authentication timeout during the TLS handshake"))
-            context.close(promise: nil)
-            return
-        }
-        self.perform(.fail(.fatal("57014", "canceling authentication due to timeout")), context: context)
-    }
-
-    private func cancelAuthTimer() {
-        self.authTimer?.cancel()
-        self.authTimer = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = self.unwrapInboundIn(data)
+        self.input.append(&bytes)
         do {
-            switch self.phase {
-            case .startupPacket:
-                self.startupBuffer.writeBuffer(&bytes)
-                while self.phase == .startupPacket, let packet = try StartupPacket.decode(from: &self.startupBuffer) {
-                    if case .startup = packet {
-                        self.applicationName = packet.parameter("application_name")
-                        if let user = packet.parameter("user") {
-                            self.publish(
-                                .authenticating(
-                                    pseudoUser: user, database: packet.parameter("database") ?? user))
-                        }
-                        // As PostgreSQL: the server-wide limit is checked before authentication.
-                        guard self.takeSlot(context: context) else {
-                            self.perform(.fail(.fatal("53300", "sorry, too many clients already")), context: context)
-                            break
-                        }
-                    }
-                    self.perform(self.machine.startupPacket(packet), context: context)
+            while true {
+                switch self.state.input {
+                case .startupPackets:
+                    guard let packet = try self.input.nextStartupPacket() else { return }
+                    self.run(
+                        self.state.startupPacketReceived(packet, unreadBytes: self.input.unreadBytes), context: context)
+                case .messages:
+                    guard let message = try self.input.nextMessage() else { return }
+                    self.run(self.state.messageReceived(message), context: context)
+                case .held:
+                    // Reads are off while the upstream is opened; what was already in flight waits for the relay.
+                    return
+                case .ignored:
+                    self.input.discard()
+                    return
                 }
-                // Bytes that came in the same read after the startup packet belong to the next phase, whichever it
-                // is (a password message, or already the session when no password is asked).
-                if self.phase != .startupPacket, self.startupBuffer.readableBytes > 0 {
-                    self.accumulator.append(self.startupBuffer)
-                    self.startupBuffer.clear()
-                    if self.phase == .messages {
-                        try self.processMessages(context: context)
-                    }
-                }
-            case .messages:
-                self.accumulator.append(bytes)
-                try self.processMessages(context: context)
-            case .connecting:
-                // Reads are off while connecting; anything already in flight waits for the relay.
-                self.accumulator.append(bytes)
-            case .done:
-                break
             }
         } catch {
             let message = (error as? ProtocolViolation)?.message ?? "\(error)"
-            self.perform(.fail(.protocolViolation(message)), context: context)
+            self.run(self.state.protocolViolation(message), context: context)
         }
     }
 
-    private func processMessages(context: ChannelHandlerContext) throws {
-        while self.phase == .messages, let (id, payload) = try self.accumulator.next() {
-            switch id {
-            case FrontendMessageID.password:
-                self.perform(self.machine.passwordMessage(payload), context: context)
-            case FrontendMessageID.terminate:
-                self.phase = .done
-                context.close(promise: nil)
-            default:
-                self.perform(
-                    .fail(
-                        .protocolViolation(
-                            "expected password response, got message type \(Int(id))")),
-                    context: context)
-            }
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? TLSUserEvent, case .handshakeCompleted = event {
+            self.run(self.state.tlsHandshakeCompleted(), context: context)
         }
+        context.fireUserInboundEventTriggered(event)
     }
 
-    private func perform(_ action: ClientStartupStateMachine.Action, context: ChannelHandlerContext) {
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        self.run(self.state.errorCaught(error), context: context)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.run(self.state.channelInactive(), context: context)
+        context.fireChannelInactive()
+    }
+
+    // MARK: Actions
+
+    private func run(_ action: ClientConnectionStateMachine.Action, context: ChannelHandlerContext) {
         switch action {
         case .wait:
             break
+        case .armAuthTimeout(let clientAddress):
+            self.publish(.connectionOpened(clientAddress: clientAddress))
+            self.authTimer = context.eventLoop.assumeIsolated().scheduleTask(in: self.environment.authTimeout) {
+                self.authTimer = nil
+                self.run(self.state.authTimeoutFired(), context: context)
+            }
+        case .disarmAuthTimeout(let reason):
+            self.cancelAuthTimer()
+            if let reason { self.publish(.connectionClosed(reason: reason)) }
         case .refuseEncryption:
-            var buffer = context.channel.allocator.buffer(capacity: 1)
-            buffer.writeInteger(UInt8(ascii: "N"))
-            context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
-        case .acceptEncryption:
-            self.startTLS(context: context)
-        case .forwardCancel(let pid, let key):
-            self.phase = .done
-            self.forwardCancel(processID: pid, secretKey: key, context: context)
+            self.write([UInt8(ascii: "N")], context: context)
+        case .startTLS:
+            self.write([UInt8(ascii: "S")], context: context)
+            // The machine accepts only when TLS is configured; adding a handler fails only on a closing channel.
+            guard let tls = self.environment.tls,
+                (try? context.pipeline.syncOperations.addHandler(tls.makeHandler(), position: .first)) != nil
+            else {
+                self.run(self.state.tlsSetupFailed(), context: context)
+                return
+            }
+        case .acceptEncryptionThenRefuse(let error):
+            self.write([UInt8(ascii: "S")], context: context)
+            self.refuse(error, pseudoUser: nil, context: context)
+        case .acquireServerSlot(let pseudoUser, let database):
+            if let pseudoUser { self.publish(.authenticating(pseudoUser: pseudoUser, database: database)) }
+            let limiter = self.environment.limiter
+            let acquired = limiter.acquire()
+            if acquired {
+                context.channel.closeFuture.whenComplete { _ in limiter.release() }
+            }
+            self.run(self.state.serverSlotAcquired(acquired), context: context)
         case .sendAuthentication(let request, let negotiate):
-            self.phase = .messages
             var buffer = context.channel.allocator.buffer(capacity: 64)
             if let negotiate {
                 NegotiateProtocolVersion.encode(minorVersion: 0, unsupportedOptions: negotiate, into: &buffer)
             }
             request.encode(into: &buffer)
             context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
-        case .connectUpstream(let credential, let database, let parameters, let negotiate):
+        case .acquireUserSlot(let user):
             self.cancelAuthTimer()
-            let user = credential.pseudoUser
-            guard self.takeUserSlot(user, context: context) else {
-                self.perform(
-                    .fail(.fatal("53300", "too many connections for role \"\(user.name)\"")), context: context)
+            let limiter = self.environment.limiter
+            let name = user.name
+            let acquired = limiter.acquire(user: name, limit: user.maxConnections)
+            if acquired {
+                context.channel.closeFuture.whenComplete { _ in limiter.release(user: name) }
+            }
+            self.run(self.state.userSlotAcquired(acquired), context: context)
+        case .connectUpstream(let target):
+            try? context.channel.syncOptions?.setOption(.autoRead, value: false)
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            self.environment.connectUpstream(target, context.eventLoop).whenComplete { result in
+                let (handler, context) = loopBound.value
+                switch result {
+                case .success(let upstream):
+                    handler.run(handler.state.upstreamConnected(upstream), context: context)
+                case .failure(let error):
+                    handler.run(handler.state.upstreamFailed(error), context: context)
+                }
+            }
+        case .createRecording(let pseudoUser):
+            // The machine asks for a file only when a writer exists.
+            guard let writer = self.environment.writer else {
+                self.run(self.state.recordingFailed("no session file writer"), context: context)
                 return
             }
-            self.connectUpstream(
-                credential, database: database, parameters: parameters, negotiate: negotiate, context: context)
-        case .fail(let error):
-            self.phase = .done
-            self.publish(.refused(pseudoUser: self.machine.pseudoUserName, error: error.recorded))
-            self.sendFatal(error, context: context)
-        }
-    }
-
-    /// Answers 'S' in clear text, then puts TLS in front of this handler. Bytes the client sent after its
-    /// SSLRequest, before the handshake, were not protected by TLS: they are refused, never read as the startup
-    /// (PostgreSQL's fix for CVE-2021-23214). Bytes arriving later go to the TLS handler, which fails on them.
-    private func startTLS(context: ChannelHandlerContext) {
-        var buffer = context.channel.allocator.buffer(capacity: 1)
-        buffer.writeInteger(UInt8(ascii: "S"))
-        context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
-        guard self.startupBuffer.readableBytes == 0 else {
-            self.startupBuffer.clear()
-            self.perform(
-                .fail(
-                    .fatal(
-                        "08P01", "received unencrypted data after SSL request",
-                        detail: "This could be either a client-software bug or evidence of an attempted "
-                            + "man-in-the-middle attack.")),
-                context: context)
-            return
-        }
-        guard let tls = self.environment.tls else { return }
-        do {
-            try context.pipeline.syncOperations.addHandler(tls.makeHandler(), position: .first)
-            self.tlsState = .handshaking
-        } catch {
-            self.phase = .done
-            context.close(promise: nil)
-        }
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let event = event as? TLSUserEvent, case .handshakeCompleted = event {
-            self.tlsState = .established
-        }
-        context.fireUserInboundEventTriggered(event)
-    }
-
-    /// A server-wide slot, given back when the connection closes.
-    private func takeSlot(context: ChannelHandlerContext) -> Bool {
-        guard !self.holdsSlot else { return true }
-        let limiter = self.environment.limiter
-        guard limiter.acquire() else { return false }
-        self.holdsSlot = true
-        context.channel.closeFuture.whenComplete { _ in limiter.release() }
-        return true
-    }
-
-    /// One of the pseudo user's `max_connections` slots, given back when the connection closes.
-    private func takeUserSlot(_ user: PseudoUser, context: ChannelHandlerContext) -> Bool {
-        let limiter = self.environment.limiter
-        guard limiter.acquire(user: user.name, limit: user.maxConnections) else { return false }
-        let name = user.name
-        context.channel.closeFuture.whenComplete { _ in limiter.release(user: name) }
-        return true
-    }
-
-    private func sendFatal(_ error: ErrorFields, context: ChannelHandlerContext) {
-        var buffer = context.channel.allocator.buffer(capacity: 128)
-        error.encode(into: &buffer)
-        let channel = context.channel
-        context.writeAndFlush(self.wrapOutboundOut(buffer)).whenComplete { _ in
-            channel.close(promise: nil)
-        }
-        self.publish(.connectionClosed(reason: "refused: \(error.message)"))
-    }
-
-    private func forwardCancel(processID: Int32, secretKey: Int32, context: ChannelHandlerContext) {
-        // As PostgreSQL, the client gets no answer either way; the connection just closes.
-        let channel = context.channel
-        if let entry = self.environment.cancelKeys.lookup(processID: processID, proxyKey: secretKey) {
+            do {
+                let recorder = try SessionRecorder.create(
+                    directory: self.environment.sessionsDirectory, pseudoUser: pseudoUser, startTime: Date(),
+                    writer: writer)
+                self.run(self.state.recordingCreated(recorder), context: context)
+            } catch {
+                self.run(self.state.recordingFailed("\(error)"), context: context)
+            }
+        case .registerCancelKey(let upstreamKey, let host, let port):
+            let clientKey = self.environment.cancelKeys.register(upstreamKey: upstreamKey, host: host, port: port)
+            self.run(self.state.cancelKeyRegistered(clientKey), context: context)
+        case .startSession(let start):
+            self.startSession(start, context: context)
+        case .lookUpCancelKey(let processID, let secretKey):
+            let entry = self.environment.cancelKeys.lookup(processID: processID, proxyKey: secretKey)
+            self.run(self.state.cancelKeyLookedUp(entry), context: context)
+        case .forwardCancel(let entry):
             self.publish(.cancelRequested(forwarded: true))
-            UpstreamConnector.sendCancel(
-                host: entry.upstreamHost, port: entry.upstreamPort, key: entry.upstreamKey, on: context.eventLoop
-            ).whenComplete { _ in
+            let channel = context.channel
+            self.environment.sendCancel(entry, context.eventLoop).whenComplete { _ in
                 channel.close(promise: nil)
             }
-        } else {
+        case .dropCancel:
             self.publish(.cancelRequested(forwarded: false))
+            context.close(promise: nil)
+        case .refuse(let error, let pseudoUser):
+            self.refuse(error, pseudoUser: pseudoUser, context: context)
+        case .refuseUnrecorded(let error, let message, let upstream):
+            upstream.close(promise: nil)
+            self.publish(.recordingFailed(message: message))
+            self.sendFatal(error, context: context)
+        case .closeUpstream(let upstream):
+            upstream.close(promise: nil)
+        case .close(let reason):
+            if let reason { self.publish(.connectionClosed(reason: reason)) }
             context.close(promise: nil)
         }
     }
 
-    private func connectUpstream(
-        _ credential: ClientCredential, database: String, parameters: [(String, String)], negotiate: [String]?,
-        context: ChannelHandlerContext
-    ) {
-        self.phase = .connecting
-        try? context.channel.syncOptions?.setOption(.autoRead, value: false)
-        let user = credential.pseudoUser
-        let target = UpstreamTarget(
-            host: user.upstream.host, port: user.upstream.port, user: user.upstream.user,
-            password: user.upstream.password, database: database, parameters: parameters, tls: credential.upstreamTLS)
-        let loopBoundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
-        let loopBoundSelf = NIOLoopBound(self, eventLoop: context.eventLoop)
-        UpstreamConnector.connect(target, on: context.eventLoop).whenComplete { result in
-            let context = loopBoundContext.value
-            let handler = loopBoundSelf.value
-            switch result {
-            case .success(let upstream):
-                handler.upstreamReady(
-                    upstream, credential: credential, database: database, negotiate: negotiate, context: context)
-            case .failure(let error):
-                handler.upstreamFailed(error, credential: credential, context: context)
-            }
-        }
-    }
-
-    private func upstreamFailed(_ error: any Error, credential: ClientCredential, context: ChannelHandlerContext) {
-        self.phase = .done
-        let masked = credential.pseudoUser.upstream.masked
-        let fields: ErrorFields
-        switch error as? UpstreamError {
-        case .serverError(let serverFields):
-            // The server's own refusal (database does not exist, too many connections ...) is meaningful as is.
-            fields = serverFields
-        case .some(let upstreamError):
-            fields = .fatal("08006", "pgreel could not connect to the upstream \(masked): \(upstreamError)")
-        case nil:
-            fields = .fatal("08006", "pgreel could not connect to the upstream \(masked): \(error)")
-        }
-        self.publish(.refused(pseudoUser: credential.pseudoUser.name, error: fields.recorded))
-        self.sendFatal(fields, context: context)
-    }
-
-    private func upstreamReady(
-        _ upstream: UpstreamConnection, credential: ClientCredential, database: String, negotiate: [String]?,
-        context: ChannelHandlerContext
-    ) {
-        guard context.channel.isActive else {
-            upstream.channel.close(promise: nil)
-            return
-        }
-        let user = credential.pseudoUser
-        let upstreamKey = upstream.handshake.backendKey ?? BackendKeyData(processID: 0, secretKey: 0)
-        let clientKey = self.environment.cancelKeys.register(
-            upstreamKey: upstreamKey, host: user.upstream.host, port: user.upstream.port)
-
-        var recorder: SessionRecorder?
-        if let writer = self.environment.writer {
-            do {
-                recorder = try SessionRecorder.create(
-                    directory: self.environment.sessionsDirectory, pseudoUser: user.name, startTime: Date(),
-                    writer: writer)
-            } catch {
-                // Policy: a session that cannot be recorded is refused, never silently unrecorded.
-                self.environment.cancelKeys.unregister(processID: clientKey.processID, proxyKey: clientKey.secretKey)
-                upstream.channel.close(promise: nil)
-                self.phase = .done
-                let fields = ErrorFields.fatal("58030", "pgreel could not record this session: \(error)")
-                self.publish(.recordingFailed(message: "\(error)"))
-                self.sendFatal(fields, context: context)
-                return
-            }
-        }
-
-        let info = ProxyEvent.ConnectedInfo(
-            pseudoUser: user.name, realUser: user.upstream.user, database: database, upstreamHost: user.upstream.host,
-            upstreamPort: user.upstream.port, clientAddress: self.clientAddress,
-            backendProcessID: upstreamKey.processID)
-        self.publish(.connected(info))
-        if let recorder { self.publish(.recordingStarted(path: recorder.path)) }
-
-        // The greeting: SASLFinal (SCRAM), AuthenticationOk, the server's parameters, our key, ReadyForQuery.
+    /// Greets the client, starts the session and puts a relay pair in place of the startup handlers. Both channels
+    /// are on this event loop, so the relay needs no locks.
+    private func startSession(_ start: ClientConnectionStateMachine.SessionStart, context: ChannelHandlerContext) {
+        self.publish(.connected(start.info))
+        if let recorder = start.recorder { self.publish(.recordingStarted(path: recorder.path)) }
         var greeting = context.channel.allocator.buffer(capacity: 512)
-        if let negotiate {
-            NegotiateProtocolVersion.encode(minorVersion: 0, unsupportedOptions: negotiate, into: &greeting)
-        }
-        if let serverFinal = self.machine.serverFinal {
-            AuthenticationRequest.saslFinal(data: serverFinal).encode(into: &greeting)
-        }
-        AuthenticationRequest.ok.encode(into: &greeting)
-        for notice in upstream.handshake.notices {
-            notice.encode(into: &greeting, id: BackendMessageID.noticeResponse)
-        }
-        for parameter in upstream.handshake.parameters {
-            parameter.encode(into: &greeting)
-        }
-        if upstream.handshake.backendKey != nil {
-            clientKey.encode(into: &greeting)
-        }
-        ReadyForQuery.encode(upstream.handshake.transactionState, into: &greeting)
+        start.greeting.encode(into: &greeting)
         context.writeAndFlush(self.wrapOutboundOut(greeting), promise: nil)
 
         let session = ProxySession(
-            id: self.sessionID, info: info, recorder: recorder, bus: self.environment.bus,
+            id: self.sessionID, info: start.info, recorder: start.recorder, bus: self.environment.bus,
             maxRecordedRows: self.environment.maxRecordedRows, shuttingDown: self.environment.shuttingDown)
-        session.start(clientAddress: self.clientAddress, applicationName: self.applicationName)
+        session.start(clientAddress: start.clientAddress, applicationName: start.applicationName)
         let (clientRelay, upstreamRelay) = RelayHandler.matchedPair(session: session)
         let cancelKeys = self.environment.cancelKeys
-        let upstreamChannel = upstream.channel
+        let clientKey = start.clientKey
         clientRelay.onEnd = { (reason: String) in
             cancelKeys.unregister(processID: clientKey.processID, proxyKey: clientKey.secretKey)
             session.end(reason: reason)
         }
-        if let recorder {
+        if let recorder = start.recorder {
             let loopBound = NIOLoopBound(clientRelay, eventLoop: context.eventLoop)
             let eventLoop = context.eventLoop
             recorder.setDrainHandler {
@@ -405,6 +227,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
                 eventLoop.execute { loopBound.value.recordingFailed(message) }
             }
         }
+        let upstreamChannel = start.upstream.channel
         do {
             try upstreamChannel.pipeline.syncOperations.addHandler(upstreamRelay)
             try context.pipeline.syncOperations.addHandler(clientRelay)
@@ -413,8 +236,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
             context.close(promise: nil)
             return
         }
-        self.phase = .done
-        let pending = self.accumulator.takeRemaining()
+        let pending = self.input.takeUnread()
         context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
         // Bytes that arrived before the relay existed go through it now, each followed by a read-complete so the
         // relay flushes them to the other side.
@@ -422,8 +244,8 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
             context.channel.pipeline.fireChannelRead(pending)
             context.channel.pipeline.fireChannelReadComplete()
         }
-        if upstream.leftover.readableBytes > 0 {
-            upstreamChannel.pipeline.fireChannelRead(upstream.leftover)
+        if start.upstream.leftover.readableBytes > 0 {
+            upstreamChannel.pipeline.fireChannelRead(start.upstream.leftover)
             upstreamChannel.pipeline.fireChannelReadComplete()
         }
         try? context.channel.syncOptions?.setOption(.autoRead, value: true)
@@ -432,21 +254,32 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
         upstreamChannel.read()
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if self.tlsState == .handshaking, self.phase != .done {
-            self.phase = .done
-            self.publish(.connectionClosed(reason: "TLS handshake failed: \(error)"))
-        }
-        context.close(promise: nil)
+    // MARK: Helpers
+
+    private func cancelAuthTimer() {
+        self.authTimer?.cancel()
+        self.authTimer = nil
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
-        self.cancelAuthTimer()
-        if self.phase != .done {
-            self.phase = .done
-            self.publish(.connectionClosed(reason: "client disconnected during startup"))
+    private func write(_ bytes: [UInt8], context: ChannelHandlerContext) {
+        var buffer = context.channel.allocator.buffer(capacity: bytes.count)
+        buffer.writeBytes(bytes)
+        context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
+    }
+
+    private func refuse(_ error: ErrorFields, pseudoUser: String?, context: ChannelHandlerContext) {
+        self.publish(.refused(pseudoUser: pseudoUser, error: error.recorded))
+        self.sendFatal(error, context: context)
+    }
+
+    private func sendFatal(_ error: ErrorFields, context: ChannelHandlerContext) {
+        var buffer = context.channel.allocator.buffer(capacity: 128)
+        error.encode(into: &buffer)
+        let channel = context.channel
+        context.writeAndFlush(self.wrapOutboundOut(buffer)).whenComplete { _ in
+            channel.close(promise: nil)
         }
-        context.fireChannelInactive()
+        self.publish(.connectionClosed(reason: "refused: \(error.message)"))
     }
 
     private func publish(_ kind: ProxyEvent.Kind) {

@@ -13,7 +13,7 @@ public final class ProxyServer: Sendable {
     private let writer: SessionFileWriter?
     private let environment: SessionEnvironment
     private let listener = NIOLockedValueBox<(any Channel)?>(nil)
-    /// Open client connections, so shutdown can close them and tests can wait for them.
+    /// Open client connections, so shutdown can wait for them and close the rest.
     private let connections = ConnectionRegistry()
     private let counter = ManagedAtomicCounter()
     private let shuttingDown = NIOLockedValueBox(false)
@@ -66,7 +66,6 @@ public final class ProxyServer: Sendable {
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let id = "session_\(UInt64(Date().timeIntervalSince1970 * 1_000_000_000) &+ counter.next())"
@@ -86,18 +85,10 @@ public final class ProxyServer: Sendable {
         self.listener.withLockedValue { $0?.localAddress }
     }
 
-    /// Client connections currently open (authenticating or relaying).
-    public var openConnections: Int { self.connections.count }
-
     /// Stops accepting and waits until the listener is closed; running sessions are not touched.
     public func stopAccepting() async {
         let channel = self.listener.withLockedValue { $0 }
         try? await channel?.close()
-    }
-
-    /// Waits until every queued session event is on disk (tests, shutdown).
-    public func flushRecordings() {
-        self.writer?.flushAndWait()
     }
 
     /// Stops accepting, lets open sessions finish for up to `gracePeriod`, then closes the rest (each records its

@@ -20,7 +20,6 @@ final class ProxySession {
     /// The tracker's outputs being sent on (swapped with the tracker's array, see `flushOutputs`).
     private var outputs: [SessionTracker.Output] = []
     private let started = Date()
-    private let startedMonotonic = DispatchTime.now().uptimeNanoseconds
     private var ended = false
     /// The transaction state listeners last heard of: ReadyForQuery repeats it after every query, and only a
     /// change is news (a flood of `idle` events would cost the dashboard a third of its work for nothing).

@@ -4,7 +4,13 @@ import NIOCore
 ///
 /// Modelled on swift-nio-examples' GlueHandler: a `read` is held back while the partner cannot take more
 /// (or, on the client side, while the session file writer is behind), so memory stays bounded and nothing is
-/// dropped. Both handlers of a pair live on the same event loop.
+/// dropped; `RelayDepth` bounds how much is read ahead. Both handlers of a pair live on the same event loop.
+///
+/// No half-close, unlike GlueHandler: PostgreSQL's protocol never uses it (a client sends Terminate and closes;
+/// a server closes after its last message, and PostgreSQL ends a session whose client shut down its sending side
+/// as a disconnect), and pgbouncer does not relay it either. Half-closure stays off on both channels, so an EOF
+/// closes that channel: the partner writes out what is queued for it (a server's last FATAL reaches the client),
+/// then closes too.
 final class RelayHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -38,6 +44,7 @@ final class RelayHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        RelayDepth.apply(to: context.channel)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -100,14 +107,6 @@ final class RelayHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if context.channel.isWritable {
             self.partner?.partnerBecameWritable()
         }
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let event = event as? ChannelEvent, case .inputClosed = event {
-            // Half-close from one side: pass it on as a close of the other's output.
-            self.partner?.partnerCloseAfterFlush()
-        }
-        context.fireUserInboundEventTriggered(event)
     }
 
     // MARK: Outbound

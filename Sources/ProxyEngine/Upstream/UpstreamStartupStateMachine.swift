@@ -1,7 +1,9 @@
 import NIOCore
+import NIOSSL
 
-/// The frontend side of a connection's startup: authenticate to a real PostgreSQL with real credentials.
-/// Pure: it says what to send and when the session is ready; the handler does the I/O.
+/// The frontend side of a connection's startup: negotiate TLS as sslmode says, then authenticate to a real
+/// PostgreSQL with real credentials. Pure: it says what to send and when the session is ready; the handler does
+/// the I/O and reports what happened (the server's SSL answer, the TLS handshake, messages, errors).
 ///
 /// Supports trust, cleartext, md5, SCRAM-SHA-256 and, over TLS, SCRAM-SHA-256-PLUS, as libpq does without GSS/SSPI;
 /// `channel_binding` decides as in libpq whether binding is used, and with `require` no other method is accepted.
@@ -9,40 +11,219 @@ public struct UpstreamStartupStateMachine {
     public enum Action: Equatable {
         case send(ByteBuffer)
         case none
+        /// The server answered `S`: put TLS in front of the handler, then report `tlsEstablished`.
+        case establishTLS
         /// ReadyForQuery arrived: the session is usable.
         case ready(UpstreamHandshake)
         case fail(UpstreamError)
     }
 
+    /// How the handler reads what the server sends, which depends on the state.
+    enum Input: Equatable {
+        /// The one-byte answer to SSLRequest.
+        case sslAnswer
+        /// Typed messages (authentication, parameters, ReadyForQuery).
+        case messages
+        /// Nothing may come now (before the connection, or in clear text during the TLS handshake).
+        case unexpected
+        /// The startup is over: bytes belong to whoever follows.
+        case passOn
+    }
+
     private enum State {
+        /// Not connected yet.
+        case initialized
+        case sslRequestSent
+        case tlsHandshaking
+        /// StartupMessage sent.
         case awaitingAuthentication
         case scramInProgress(SCRAMClient)
         case awaitingReady
         case done
     }
 
-    private var state: State = .awaitingAuthentication
-    private let user: String
-    private let password: String?
-    private let security: UpstreamSecurity
+    private var state: State
+    private let target: UpstreamTarget
+    private var security: UpstreamSecurity
     private var handshake = UpstreamHandshake()
 
+    /// A machine for a connection about to open: it sends SSLRequest or the StartupMessage when told `connected`.
+    init(target: UpstreamTarget) {
+        self.target = target
+        self.state = .initialized
+        self.security = .plaintext
+    }
+
+    /// A machine whose StartupMessage is already sent, over a connection secured as `security` says.
     public init(user: String, password: String?, security: UpstreamSecurity = .plaintext) {
-        self.user = user
-        self.password = password
+        self.target = UpstreamTarget(host: "", port: 0, user: user, password: password, database: "")
+        self.state = .awaitingAuthentication
         self.security = security
         self.handshake.tlsVersion = security.tlsVersion
     }
 
-    public mutating func message(id: UInt8, payload: ByteBuffer) -> Action {
-        do {
-            return try self.handle(id: id, payload: payload)
-        } catch let error as UpstreamError {
+    var input: Input {
+        switch self.state {
+        case .sslRequestSent: return .sslAnswer
+        case .awaitingAuthentication, .scramInProgress, .awaitingReady: return .messages
+        case .initialized, .tlsHandshaking: return .unexpected
+        case .done: return .passOn
+        }
+    }
+
+    // MARK: The connection and TLS
+
+    /// The connection is open: SSLRequest first unless sslmode is `disable`.
+    mutating func connected() -> Action {
+        switch self.state {
+        case .initialized:
+            guard self.target.tls.settings.mode != .disable else {
+                return self.sendStartup(security: .plaintext)
+            }
+            self.state = .sslRequestSent
+            var buffer = ByteBuffer()
+            StartupPacket.sslRequest.encode(into: &buffer)
+            return .send(buffer)
+        case .sslRequestSent, .tlsHandshaking, .awaitingAuthentication, .scramInProgress, .awaitingReady, .done:
+            return .none
+        }
+    }
+
+    /// The answer to SSLRequest: `S` (TLS follows) or `N` (plain text, if sslmode allows it). `unreadBytes` is what
+    /// came behind the answer: it was sent before TLS and cannot be trusted (CVE-2021-23222).
+    mutating func sslAnswerReceived(_ answer: UInt8, unreadBytes: Int) -> Action {
+        switch self.state {
+        case .sslRequestSent:
+            let mode = self.target.tls.settings.mode
+            switch answer {
+            case UInt8(ascii: "S"):
+                guard unreadBytes == 0 else {
+                    return self.fail(.protocolViolation("the server sent unencrypted data after its SSL answer"))
+                }
+                self.state = .tlsHandshaking
+                return .establishTLS
+            case UInt8(ascii: "N"):
+                guard !mode.requiresEncryption else {
+                    return self.fail(
+                        .tls(
+                            "the server \(self.target.address) does not support SSL, but sslmode=\(mode.rawValue) "
+                                + "requires it"))
+                }
+                guard unreadBytes == 0 else {
+                    return self.fail(.protocolViolation("the server sent data after refusing SSL"))
+                }
+                return self.sendStartup(
+                    security: UpstreamSecurity(
+                        tlsVersion: nil, bindingData: nil, channelBinding: self.target.tls.settings.channelBinding))
+            default:
+                return self.fail(
+                    .protocolViolation(
+                        "received invalid response to SSL negotiation: \(MessageFramer.printable(answer))"))
+            }
+        case .initialized, .tlsHandshaking, .awaitingAuthentication, .scramInProgress, .awaitingReady, .done:
+            return .none
+        }
+    }
+
+    /// The TLS handler could not be put in place; nil: there is no TLS context for this sslmode.
+    mutating func tlsSetupFailed(_ error: (any Error)?) -> Action {
+        guard let error else {
+            return self.fail(.tls("no TLS context for sslmode=\(self.target.tls.settings.mode.rawValue)"))
+        }
+        return self.fail(.tls("SSL error: \(UpstreamConnector.describeTLS(error, host: self.target.host))"))
+    }
+
+    /// The handshake is done: the StartupMessage goes inside TLS, and SCRAM may bind to the server's certificate.
+    mutating func tlsEstablished(version: TLSVersion?, peerCertificateDER: [UInt8]?) -> Action {
+        switch self.state {
+        case .tlsHandshaking:
+            let binding = peerCertificateDER.flatMap { TLSServerEndPoint.binding(certificateDER: $0) }
+            return self.sendStartup(
+                security: UpstreamSecurity(
+                    tlsVersion: version.map(Self.name(of:)) ?? "TLS", bindingData: binding,
+                    channelBinding: self.target.tls.settings.channelBinding))
+        case .initialized, .sslRequestSent, .awaitingAuthentication, .scramInProgress, .awaitingReady, .done:
+            return .none
+        }
+    }
+
+    /// Bytes that arrived when none may (see `Input.unexpected`).
+    mutating func unexpectedData() -> Action {
+        self.fail(.protocolViolation("unexpected data during the TLS handshake"))
+    }
+
+    /// Bytes that do not frame as messages.
+    mutating func messageDecodingFailed(_ error: any Error) -> Action {
+        self.fail(.protocolViolation("\(error)"))
+    }
+
+    mutating func errorCaught(_ error: any Error) -> Action {
+        switch self.state {
+        case .tlsHandshaking:
+            return self.fail(.tls("SSL error: \(UpstreamConnector.describeTLS(error, host: self.target.host))"))
+        case .initialized, .sslRequestSent, .awaitingAuthentication, .scramInProgress, .awaitingReady, .done:
+            if error is NIOSSLError || error is NIOSSLExtraError {
+                return self.fail(.tls("SSL error: \(UpstreamConnector.describeTLS(error, host: self.target.host))"))
+            }
+            return self.fail(
+                .unreachable("connection to \(self.target.address) failed: \(UpstreamConnector.describe(error))"))
+        }
+    }
+
+    /// The connection closed; before ReadyForQuery that fails the startup.
+    mutating func closed() -> Action {
+        self.fail(.closed)
+    }
+
+    static func name(of version: TLSVersion) -> String {
+        switch version {
+        case .tlsv1: return "TLSv1"
+        case .tlsv11: return "TLSv1.1"
+        case .tlsv12: return "TLSv1.2"
+        case .tlsv13: return "TLSv1.3"
+        }
+    }
+
+    private mutating func sendStartup(security: UpstreamSecurity) -> Action {
+        self.state = .awaitingAuthentication
+        self.security = security
+        self.handshake.tlsVersion = security.tlsVersion
+        var parameters: [(String, String)] = [("user", self.target.user), ("database", self.target.database)]
+        parameters.append(contentsOf: self.target.parameters.filter { $0.0 != "user" && $0.0 != "database" })
+        var buffer = ByteBuffer()
+        StartupPacket.startup(protocolVersion: StartupPacket.protocolVersion30, parameters: parameters)
+            .encode(into: &buffer)
+        return .send(buffer)
+    }
+
+    /// Fails once; after the startup ended (ready or failed) nothing more happens.
+    private mutating func fail(_ error: UpstreamError) -> Action {
+        switch self.state {
+        case .done:
+            return .none
+        case .initialized, .sslRequestSent, .tlsHandshaking, .awaitingAuthentication, .scramInProgress, .awaitingReady:
             self.state = .done
             return .fail(error)
-        } catch {
-            self.state = .done
-            return .fail(.protocolViolation("\(error)"))
+        }
+    }
+
+    // MARK: Messages
+
+    public mutating func message(id: UInt8, payload: ByteBuffer) -> Action {
+        switch self.state {
+        case .awaitingAuthentication, .scramInProgress, .awaitingReady:
+            do {
+                return try self.handle(id: id, payload: payload)
+            } catch let error as UpstreamError {
+                return self.fail(error)
+            } catch {
+                return self.fail(.protocolViolation("\(error)"))
+            }
+        case .initialized, .sslRequestSent, .tlsHandshaking:
+            return self.fail(
+                .protocolViolation("unexpected message \"\(MessageFramer.printable(id))\" before the startup"))
+        case .done:
+            return .none
         }
     }
 
@@ -52,11 +233,10 @@ public struct UpstreamStartupStateMachine {
             return try self.authentication(AuthenticationRequest.decode(from: payload))
         case BackendMessageID.errorResponse:
             let fields = try ErrorFields.decode(from: payload)
-            self.state = .done
             if fields.code == "28P01" || fields.code == "28000" {
-                return .fail(.authenticationFailed(fields))
+                return self.fail(.authenticationFailed(fields))
             }
-            return .fail(.serverError(fields))
+            return self.fail(.serverError(fields))
         case BackendMessageID.noticeResponse:
             self.handshake.notices.append(try ErrorFields.decode(from: payload))
             return .none
@@ -82,32 +262,70 @@ public struct UpstreamStartupStateMachine {
     }
 
     private mutating func authentication(_ request: AuthenticationRequest) throws -> Action {
-        var out = ByteBuffer()
         if self.security.channelBinding == .require {
             try self.checkBindingRequired(request)
         }
-        switch (self.state, request) {
-        case (.awaitingAuthentication, .ok):
+        if case .unsupported(let code) = request {
+            throw UpstreamError.unsupportedAuthentication("authentication method \(code) is not supported by pgreel")
+        }
+        switch self.state {
+        case .awaitingAuthentication:
+            return try self.firstAuthenticationRequest(request)
+        case .scramInProgress(var client):
+            switch request {
+            case .saslContinue(let data):
+                let final: [UInt8]
+                do {
+                    final = try client.receiveServerFirst(data)
+                } catch {
+                    throw UpstreamError.protocolViolation("SCRAM exchange with the server failed: \(error)")
+                }
+                self.state = .scramInProgress(client)
+                var out = ByteBuffer()
+                PasswordMessage.encodeSASLResponse(final, into: &out)
+                return .send(out)
+            case .saslFinal(let data):
+                do {
+                    try client.receiveServerFinal(data)
+                } catch {
+                    throw UpstreamError.protocolViolation("the server's SCRAM signature is invalid: \(error)")
+                }
+                self.state = .scramInProgress(client)
+                return .none
+            case .ok:
+                // AuthenticationOk without a verified SASLFinal would let a fake server skip proving it knows the key.
+                guard client.isAuthenticated else {
+                    throw UpstreamError.protocolViolation("the server skipped the final SCRAM message")
+                }
+                self.state = .awaitingReady
+                return .none
+            case .cleartextPassword, .md5Password, .sasl, .unsupported:
+                throw UpstreamError.protocolViolation("unexpected authentication request \(request)")
+            }
+        case .initialized, .sslRequestSent, .tlsHandshaking, .awaitingReady, .done:
+            throw UpstreamError.protocolViolation("unexpected authentication request \(request)")
+        }
+    }
+
+    /// The server's first authentication request: how it wants pgreel to prove who it is.
+    private mutating func firstAuthenticationRequest(_ request: AuthenticationRequest) throws -> Action {
+        var out = ByteBuffer()
+        switch request {
+        case .ok:
             self.handshake.authentication = "trust"
             self.state = .awaitingReady
             return .none
-        case (.scramInProgress(let client), .ok):
-            // AuthenticationOk without a verified SASLFinal would let a fake server skip proving it knows the key.
-            guard client.isAuthenticated else {
-                throw UpstreamError.protocolViolation("the server skipped the final SCRAM message")
-            }
-            self.state = .awaitingReady
-            return .none
-        case (.awaitingAuthentication, .cleartextPassword):
+        case .cleartextPassword:
             PasswordMessage.encodePassword(try self.requirePassword(), into: &out)
             self.handshake.authentication = "password"
             return .send(out)
-        case (.awaitingAuthentication, .md5Password(let salt)):
-            let response = MD5Password.response(user: self.user, password: try self.requirePassword(), salt: salt)
+        case .md5Password(let salt):
+            let response = MD5Password.response(
+                user: self.target.user, password: try self.requirePassword(), salt: salt)
             PasswordMessage.encodePassword(response, into: &out)
             self.handshake.authentication = "md5"
             return .send(out)
-        case (.awaitingAuthentication, .sasl(let mechanisms)):
+        case .sasl(let mechanisms):
             let password = try self.requirePassword()
             var client: SCRAMClient
             let mechanism: String
@@ -115,7 +333,7 @@ public struct UpstreamStartupStateMachine {
                 mechanisms.contains(SCRAMServer.mechanismPlus)
             {
                 mechanism = SCRAMServer.mechanismPlus
-                client = SCRAMClient(username: self.user, password: password, channelBinding: binding)
+                client = SCRAMClient(username: self.target.user, password: password, channelBinding: binding)
             } else if self.security.channelBinding == .require {
                 if mechanisms.contains(SCRAMServer.mechanismPlus) {
                     throw UpstreamError.channelBindingRequired(
@@ -129,37 +347,18 @@ public struct UpstreamStartupStateMachine {
                 // "y": we could bind over this TLS connection, but the server did not offer it.
                 let couldBind = self.security.isEncrypted && self.security.channelBinding != .disable
                     && !mechanisms.contains(SCRAMServer.mechanismPlus)
-                client = SCRAMClient(username: self.user, password: password, couldBind: couldBind)
+                client = SCRAMClient(username: self.target.user, password: password, couldBind: couldBind)
             } else {
                 throw UpstreamError.unsupportedAuthentication(
-                    "the server offers SASL mechanisms \(mechanisms.joined(separator: ", ")), none of which pgreel supports")
+                    "the server offers SASL mechanisms \(mechanisms.joined(separator: ", ")), none of which pgreel "
+                        + "supports")
             }
             let first = client.clientFirstMessage()
             self.state = .scramInProgress(client)
             self.handshake.authentication = mechanism
             PasswordMessage.encodeSASLInitial(mechanism: mechanism, data: first, into: &out)
             return .send(out)
-        case (.scramInProgress(var client), .saslContinue(let data)):
-            let final: [UInt8]
-            do {
-                final = try client.receiveServerFirst(data)
-            } catch {
-                throw UpstreamError.protocolViolation("SCRAM exchange with the server failed: \(error)")
-            }
-            self.state = .scramInProgress(client)
-            PasswordMessage.encodeSASLResponse(final, into: &out)
-            return .send(out)
-        case (.scramInProgress(var client), .saslFinal(let data)):
-            do {
-                try client.receiveServerFinal(data)
-            } catch {
-                throw UpstreamError.protocolViolation("the server's SCRAM signature is invalid: \(error)")
-            }
-            self.state = .scramInProgress(client)
-            return .none
-        case (_, .unsupported(let code)):
-            throw UpstreamError.unsupportedAuthentication("authentication method \(code) is not supported by pgreel")
-        default:
+        case .saslContinue, .saslFinal, .unsupported:
             throw UpstreamError.protocolViolation("unexpected authentication request \(request)")
         }
     }
@@ -168,24 +367,29 @@ public struct UpstreamStartupStateMachine {
     /// (or a man in the middle) that has not proven it holds the certificate's key, and a server that lets us in
     /// without SCRAM is refused.
     private func checkBindingRequired(_ request: AuthenticationRequest) throws {
-        switch (self.state, request) {
-        case (.awaitingAuthentication, .ok):
-            throw UpstreamError.channelBindingRequired("the server authenticated pgreel without channel binding")
-        case (.awaitingAuthentication, .cleartextPassword):
-            throw UpstreamError.channelBindingRequired("the server asked for a cleartext password")
-        case (.awaitingAuthentication, .md5Password):
-            throw UpstreamError.channelBindingRequired("the server asked for an md5 password")
-        case (.awaitingAuthentication, .sasl):
-            guard self.security.isEncrypted else {
-                throw UpstreamError.channelBindingRequired("the connection is not encrypted")
+        switch self.state {
+        case .awaitingAuthentication:
+            switch request {
+            case .ok:
+                throw UpstreamError.channelBindingRequired("the server authenticated pgreel without channel binding")
+            case .cleartextPassword:
+                throw UpstreamError.channelBindingRequired("the server asked for a cleartext password")
+            case .md5Password:
+                throw UpstreamError.channelBindingRequired("the server asked for an md5 password")
+            case .sasl:
+                guard self.security.isEncrypted else {
+                    throw UpstreamError.channelBindingRequired("the connection is not encrypted")
+                }
+            case .saslContinue, .saslFinal, .unsupported:
+                break
             }
-        default:
+        case .initialized, .sslRequestSent, .tlsHandshaking, .scramInProgress, .awaitingReady, .done:
             break
         }
     }
 
     private func requirePassword() throws -> String {
-        guard let password = self.password else { throw UpstreamError.passwordRequired }
+        guard let password = self.target.password else { throw UpstreamError.passwordRequired }
         return password
     }
 }
