@@ -40,12 +40,12 @@ public enum SessionBrowserRenderer {
             screen.write(text, row: frame.top, column: 0, style: .dim)
         }
         for offset in 0..<max(frame.height, 0) {
-            let index = state.top + offset
+            let index = state.list.top + offset
             guard index < state.visible.count else { break }
             let file = state.files[state.visible[index]]
             let row = frame.top + offset
             self.drawRow(file, state: state, columns: columns, row: row, into: &screen)
-            if index == state.selected {
+            if index == state.list.selected {
                 DashboardRenderer.highlight(row: row, width: width, focused: true, into: &screen)
             }
         }

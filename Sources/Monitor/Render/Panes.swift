@@ -235,9 +235,8 @@ enum ResultPane {
         }
         let document = ResultDocument.make(
             entry: entry, showSQL: state.showSQL, cellCap: ResultTableFormat.paneCellCap)
-        var scroll = state.resultScrollSeq == entry.seq ? state.resultScroll : DashboardState.Scroll()
-        scroll.row = min(scroll.row, max(document.lineCount - frame.height, 0))
-        scroll.column = min(scroll.column, max(document.width - frame.width, 0))
+        let scroll = (state.resultScrollSeq == entry.seq ? state.resultScroll : DocumentScroll()).clamped(
+            to: DocumentScroll.Limits(document, viewRows: frame.height, viewColumns: frame.width))
 
         var info = "#\(entry.sessionNumber) query \(entry.query.queryNumber)"
         switch entry.outcome {
@@ -255,9 +254,8 @@ enum ResultPane {
             info += " · " + DisplayText.duration(milliseconds: result.durationMS)
         }
         if state.showSQL { info += " · SQL (v: result)" }
-        if document.lineCount > frame.height {
-            let last = min(scroll.row + frame.height, document.lineCount)
-            info += " · lines \(scroll.row + 1)–\(last) of \(document.lineCount)"
+        if let lines = scroll.linesShown(lineCount: document.lineCount, viewRows: frame.height) {
+            info += " · " + lines
         }
         if scroll.column > 0 { info += " · →\(scroll.column)" }
         DashboardRenderer.drawTitle(

@@ -31,13 +31,16 @@ public enum ResultTableFormat {
         [20, 21, 23, 26, 700, 701, 790, 1700].contains(oid)
     }
 
-    /// The header line (column names).
-    public static func header(_ set: RecordedResultSet, widths: [Int], cap: Int) -> StyledLine {
+    /// The header line (column names); names `marks` says differ are in the `difference` style.
+    public static func header(
+        _ set: RecordedResultSet, widths: [Int], cap: Int, marks: CellDifferences.Side = CellDifferences.Side()
+    ) -> StyledLine {
         var line = StyledLine()
         for (index, width) in widths.enumerated() {
             if index > 0 { line.append(self.separator, .dim) }
             let name = index < set.columns.count ? TerminalText.escaped(set.columns[index]) : ""
-            line.append(self.fit(name, width: min(width, cap), right: false), .columnHeader)
+            let style: CellStyle = marks.columns.contains(index) ? .difference : .columnHeader
+            line.append(self.fit(name, width: min(width, cap), right: false), style)
         }
         return line
     }
@@ -48,21 +51,28 @@ public enum ResultTableFormat {
         return StyledLine(parts.joined(separator: "─┼─"), .dim)
     }
 
-    /// One row of values.
-    public static func row(_ values: [String?], of set: RecordedResultSet, widths: [Int], cap: Int) -> StyledLine {
+    /// Row `index` of the set; cells `marks` says differ are in the `difference` style.
+    public static func row(
+        _ index: Int, of set: RecordedResultSet, widths: [Int], cap: Int,
+        marks: CellDifferences.Side = CellDifferences.Side()
+    ) -> StyledLine {
+        let values = set.rows[index]
         var line = StyledLine()
-        for (index, width) in widths.enumerated() {
-            if index > 0 { line.append(self.separator, .dim) }
+        for (column, width) in widths.enumerated() {
+            if column > 0 { line.append(self.separator, .dim) }
             let columnWidth = min(width, cap)
-            let right = index < set.columnTypes.count && self.isNumeric(set.columnTypes[index])
-            guard index < values.count else {
-                line.append(String(repeating: " ", count: columnWidth))
+            let right = column < set.columnTypes.count && self.isNumeric(set.columnTypes[column])
+            let marked = marks.isMarked(row: index, column: column)
+            guard column < values.count else {
+                line.append(String(repeating: " ", count: columnWidth), marked ? .difference : .normal)
                 continue
             }
-            if let value = values[index] {
-                line.append(self.fit(TerminalText.escaped(value), width: columnWidth, right: right))
+            if let value = values[column] {
+                line.append(
+                    self.fit(TerminalText.escaped(value), width: columnWidth, right: right),
+                    marked ? .difference : .normal)
             } else {
-                line.append(self.fit(self.nullText, width: columnWidth, right: right), .null)
+                line.append(self.fit(self.nullText, width: columnWidth, right: right), marked ? .difference : .null)
             }
         }
         return line

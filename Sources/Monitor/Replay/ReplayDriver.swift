@@ -74,7 +74,7 @@ actor ReplayDriver {
         }
     }
 
-    private func perform(_ command: ReplayCommand, id: Int, path: String, loaded: LoadedReplay) async {
+    private func perform(_ command: ReplayViewCommand, id: Int, path: String, loaded: LoadedReplay) async {
         let session = loaded.session
         func send(_ event: ReplayViewEvent) {
             self.post(.replay(id: id, event))

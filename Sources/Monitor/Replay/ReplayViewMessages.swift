@@ -3,7 +3,7 @@ import Replay
 
 /// What the replay view asks of its replay session. The reducer returns these; a `ReplayDriver` carries them out
 /// one after the other, off the terminal thread, and answers with `ReplayViewEvent`s.
-public enum ReplayCommand: Sendable, Equatable {
+public enum ReplayViewCommand: Sendable, Equatable {
     /// Open the connection (and the `--rollback` transaction).
     case connect
     /// Execute the next query (activities before it are passed over: they are shown, never sent).

@@ -84,15 +84,7 @@ public enum ReplayViewRenderer {
         let activity = self.activityText(state)
         right.append(activity.text + " ", activity.warning ? .statusWarning : .statusBar)
 
-        var left = ""
-        for item in items {
-            let next = left.isEmpty ? " " + item : left + "  " + item
-            guard TerminalText.displayWidth(of: next) + 1 + right.width <= width else { break }
-            left = next
-        }
-        screen.write(left, row: 1, column: 0, style: .statusBar)
-        let rightColumn = max(width - right.width, TerminalText.displayWidth(of: left) + 1)
-        screen.write(right, row: 1, column: rightColumn)
+        DashboardRenderer.drawStatusLine(items, separator: "  ", right: right, row: 1, into: &screen)
     }
 
     static func safetyText(_ safety: ReplayOptions.Safety) -> String {
@@ -171,7 +163,7 @@ public enum ReplayViewRenderer {
             return
         }
         for offset in 0..<max(frame.height, 0) {
-            let index = state.listTop + offset
+            let index = state.list.top + offset
             guard index < state.rows.count else { break }
             let row = frame.top + offset
             self.drawRow(state, index: index, columns: columns, row: row, into: &screen)
@@ -265,20 +257,11 @@ public enum ReplayViewRenderer {
     // MARK: - The detail
 
     static func drawDetail(_ state: ReplayViewState, rows: Range<Int>, into screen: inout ScreenBuffer) {
-        guard !rows.isEmpty, let document = state.detailDocument() else { return }
-        let width = screen.size.columns
-        let height = rows.count - 1
-        var scroll = state.detailScroll
-        scroll.row = min(scroll.row, max(document.lineCount - height, 0))
-        scroll.column = min(scroll.column, max(document.width - width, 0))
-        var info = "Esc back · ↑↓ PgUp PgDn ←→ scroll"
-        if document.lineCount > height {
-            info += " · lines \(scroll.row + 1)–\(min(scroll.row + height, document.lineCount)) of \(document.lineCount)"
-        }
-        info += document.sideBySide ? " · side by side" : ""
-        DashboardRenderer.drawTitle(
-            "Replay detail", info: info, focused: true, labels: [], row: rows.lowerBound, width: width, into: &screen)
-        document.draw(into: &screen, row: rows.lowerBound + 1, height: height, scroll: scroll)
+        guard let document = state.detailDocument() else { return }
+        DetailView.draw(
+            document, title: "Replay detail", info: "Esc back · ↑↓ PgUp PgDn ←→ scroll",
+            suffix: document.sideBySide ? " · side by side" : "", scroll: state.detailScroll, rows: rows,
+            into: &screen)
     }
 
     // MARK: - Footer
@@ -312,8 +295,8 @@ public enum ReplayViewRenderer {
         KeyHint.draw(hints, row: row, into: &screen)
     }
 
-    static let helpLines: [StyledLine] = {
-        let keys: [(String, String)] = [
+    static let helpLines = KeyHint.helpLines(
+        [
             ("n  Space", "execute the next query (▶)"),
             ("r", "run to the end (stops at a breakpoint)"),
             ("m", "run to the next mismatch or error"),
@@ -327,13 +310,9 @@ public enum ReplayViewRenderer {
             ("↑ ↓  j k", "select; PgUp PgDn Home End"),
             ("w", "write the JSON report beside the file"),
             ("q  Esc", "close the replay"),
-        ]
-        var lines = keys.map { key, text in
-            StyledLine([Span(TerminalText.padded(key, toWidth: 12), .key), Span(text, .overlay)])
-        }
-        lines.append(StyledLine(""))
-        lines.append(StyledLine("· pending  ▶ next  ✓ matched  ✗ mismatched  ! error", .overlay))
-        lines.append(StyledLine("⊘ skipped  ? not compared (no recorded result)  ● breakpoint", .overlay))
-        return lines
-    }()
+        ], keyWidth: 12,
+        notes: [
+            "· pending  ▶ next  ✓ matched  ✗ mismatched  ! error",
+            "⊘ skipped  ? not compared (no recorded result)  ● breakpoint",
+        ])
 }

@@ -171,7 +171,7 @@ import Testing
     func anySizeRendersWithoutCrashing(columns: Int, rows: Int) {
         let size = ScreenSize(columns: columns, rows: rows)
         var state = Self.browser(size: size)
-        for key: DashboardKey in [.end, .pageUp, .character("/"), .character("x"), .enter, .home] {
+        for key: ViewKey in [.end, .pageUp, .character("/"), .character("x"), .enter, .home] {
             state.press(key)
             #expect(SessionBrowserRenderer.render(state, size: size).size == size)
         }
@@ -179,7 +179,7 @@ import Testing
 }
 
 extension SessionBrowserState {
-    mutating func press(_ keys: DashboardKey...) {
+    mutating func press(_ keys: ViewKey...) {
         for key in keys { _ = self.handle(key) }
     }
 

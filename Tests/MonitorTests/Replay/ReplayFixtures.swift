@@ -132,16 +132,16 @@ enum ReplayFixtures {
 struct FakeReplaySession {
     var answer: (ReplayRow) -> RecordedResult? = ReplayFixtures.changedRow
     /// Commands carried out, in order.
-    var log: [ReplayCommand] = []
+    var log: [ReplayViewCommand] = []
     /// Where the fake session stands: the next row it executes.
     var position = 0
 
     /// Presses `key` and carries out what it asks, and what follows from that, until nothing is left.
-    mutating func press(_ key: DashboardKey, on state: inout ReplayViewState) {
+    mutating func press(_ key: ViewKey, on state: inout ReplayViewState) {
         self.run(state.handle(key), on: &state)
     }
 
-    mutating func run(_ commands: [ReplayCommand], on state: inout ReplayViewState) {
+    mutating func run(_ commands: [ReplayViewCommand], on state: inout ReplayViewState) {
         var queue = commands
         while !queue.isEmpty {
             let command = queue.removeFirst()
@@ -155,7 +155,7 @@ struct FakeReplaySession {
     }
 
     /// The one event a command gives, without carrying out what follows (to act between steps).
-    mutating func event(for command: ReplayCommand, state: ReplayViewState) -> ReplayViewEvent {
+    mutating func event(for command: ReplayViewCommand, state: ReplayViewState) -> ReplayViewEvent {
         switch command {
         case .connect:
             return .connected
@@ -181,7 +181,7 @@ struct FakeReplaySession {
 extension ReplayViewState {
     var screen: ScreenBuffer { ReplayViewRenderer.render(self, size: self.size) }
 
-    mutating func press(_ keys: DashboardKey...) {
+    mutating func press(_ keys: ViewKey...) {
         for key in keys { _ = self.handle(key) }
     }
 }
