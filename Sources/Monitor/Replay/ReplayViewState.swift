@@ -642,8 +642,7 @@ public struct ReplayViewState: Sendable, Equatable {
         }
         // The wall time of a replay stepped by hand is mostly the user's: the time spent executing is what says
         // something.
-        return printer.summary(self.summary, files: 1, wallTime: wallTime, failures: failures).map {
-            $0.replacingOccurrences(of: "Wall time:", with: "Time executing:")
-        }
+        return printer.summary(
+            self.summary, files: 1, wallTime: wallTime, failures: failures, timeLabel: "Time executing")
     }
 }

@@ -213,8 +213,12 @@ public struct ReplayPrinter: Sendable {
 
     // MARK: - End
 
-    /// The closing summary: the seed's four counts, then what else happened and the wall time.
-    public func summary(_ summary: ReplaySummary, files: Int, wallTime: Duration, failures: [String]) -> [String] {
+    /// The closing summary: the seed's four counts, then what else happened and the time taken.
+    /// - Parameter timeLabel: what the time is: the wall time of a headless replay; the step-through view, whose
+    ///   wall time is mostly the user's, gives the time spent executing.
+    public func summary(
+        _ summary: ReplaySummary, files: Int, wallTime: Duration, failures: [String], timeLabel: String = "Wall time"
+    ) -> [String] {
         let rule = String(repeating: "━", count: Self.ruleWidth)
         var lines = ["", rule, self.style("📊 Replay Summary:", .bold)]
         if files > 1 { lines.append("   Session files: \(files)") }
@@ -229,7 +233,7 @@ public struct ReplayPrinter: Sendable {
         lines.append("   Results mismatched: \(summary.mismatched)")
         if summary.notCompared > 0 { lines.append("   Not compared (no recorded result): \(summary.notCompared)") }
         if summary.skipped > 0 { lines.append("   Not executed: \(summary.skipped)") }
-        lines.append("   Wall time: " + Self.format(wallTime))
+        lines.append("   \(timeLabel): " + Self.format(wallTime))
         lines.append(rule)
         lines.append("")
         if !failures.isEmpty {
