@@ -178,13 +178,18 @@ public struct SessionBrowserState: Sendable, Equatable {
         self.refilter(keeping: selectedPath)
     }
 
-    /// Does `file` match the filter: its name or pseudo user contains every word (ignoring case)?
+    /// Does `file` match the filter: its name or pseudo user contains every word (ignoring case)? The user comes
+    /// from the file, so from a client: only its first `searchedUserScalars` characters are searched.
     public static func matches(_ file: SessionFileInfo, filter: String) -> Bool {
         let words = filter.lowercased().split(separator: " ")
         guard !words.isEmpty else { return true }
-        let haystack = (file.name + " " + (file.details?.pseudoUser ?? "")).lowercased()
+        let user = (file.details?.pseudoUser ?? "").head(scalars: Self.searchedUserScalars).text
+        let haystack = (file.name + " " + user).lowercased()
         return words.allSatisfy { haystack.contains($0) }
     }
+
+    /// How much of a pseudo user's name the filter searches (PostgreSQL's own names stop at 63 bytes).
+    static let searchedUserScalars = 256
 
     private mutating func refilter(keeping path: String?) {
         self.visible = self.files.indices.filter { Self.matches(self.files[$0], filter: self.filter) }

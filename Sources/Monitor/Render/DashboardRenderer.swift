@@ -37,10 +37,10 @@ public enum DashboardRenderer {
         screen.fill(row: 1, style: .statusBar)
 
         let settings = state.settings
-        let recording = settings.sessionsDirectory.map { "● rec " + TerminalText.escaped($0) } ?? "○ not recording"
-        var upstream = settings.maskedUpstreams.first.map { TerminalText.escaped($0) } ?? "?"
+        let recording = settings.sessionsDirectory.map { "● rec " + DisplayText.clean($0) } ?? "○ not recording"
+        var upstream = settings.maskedUpstreams.first.map { DisplayText.clean($0) } ?? "?"
         if settings.maskedUpstreams.count > 1 { upstream += " (+\(settings.maskedUpstreams.count - 1) more)" }
-        let listen = " " + TerminalText.escaped(settings.listenAddress) + " → "
+        let listen = " " + DisplayText.clean(settings.listenAddress) + " → "
         // Narrow terminals: a shorter name first, then the upstream without its scheme, then cut.
         var name = " pgreel monitor "
         func overflow() -> Int {

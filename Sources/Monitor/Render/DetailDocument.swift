@@ -9,37 +9,24 @@ public enum DetailDocument {
         document.append(
             StyledLine([
                 Span("Query \(query.queryNumber)", .columnHeader),
-                Span(" of session #\(entry.sessionNumber) (\(TerminalText.escaped(entry.sessionID)))"),
-                Span(" · \(TerminalText.escaped(entry.pseudoUser)) → \(TerminalText.escaped(entry.realUser))"),
+                Span(" of session #\(entry.sessionNumber) (\(DisplayText.clean(entry.sessionID)))"),
+                Span(" · \(DisplayText.clean(entry.pseudoUser)) → \(DisplayText.clean(entry.realUser))"),
             ]))
         var timing = "Started \(DisplayText.clock(entry.startedAt, milliseconds: true)) UTC"
         if let result = entry.result { timing += " · took " + DisplayText.duration(milliseconds: result.durationMS) }
         timing += " · \(query.queryProtocol.rawValue) protocol"
-        if let name = query.statementName, !name.isEmpty { timing += " · statement \"\(TerminalText.escaped(name))\"" }
-        if let portal = query.portalName, !portal.isEmpty { timing += " · portal \"\(TerminalText.escaped(portal))\"" }
+        if let name = query.statementName, !name.isEmpty { timing += " · statement \"\(DisplayText.clean(name))\"" }
+        if let portal = query.portalName, !portal.isEmpty { timing += " · portal \"\(DisplayText.clean(portal))\"" }
         if query.redacted { timing += " · password redacted" }
         document.append(timing, .dim)
         if let parameters = query.parameters, !parameters.isEmpty {
             document.append("")
             document.append("Parameters", .columnHeader)
-            for (index, parameter) in parameters.enumerated() {
-                var line = StyledLine("  $\(index + 1) = ")
-                if let value = parameter.value {
-                    line.append("'" + TerminalText.escaped(value) + "'")
-                    if parameter.format == .binary { line.append(" (binary, base64)", .dim) }
-                } else {
-                    line.append(ResultTableFormat.nullText, .null)
-                }
-                document.append(line)
-            }
+            document.append(lines: self.parameterLines(parameters))
         }
         document.append("")
         document.append("SQL", .columnHeader)
-        for line in self.sqlLines(query.sql) {
-            for piece in self.wrap(line, width: max(width - 2, 10)) {
-                document.append("  " + piece)
-            }
-        }
+        document.append(lines: self.sqlLines(query.sql, width: width))
         document.append("")
         switch entry.outcome {
         case .running:
@@ -50,7 +37,7 @@ public enum DetailDocument {
             let sets = result.resultSets ?? [result.result]
             for (index, set) in sets.enumerated() {
                 var title = sets.count > 1 ? "Result set \(index + 1) of \(sets.count)" : "Result"
-                if let tag = set.commandTag { title += " · " + TerminalText.escaped(tag) }
+                if let tag = set.commandTag { title += " · " + DisplayText.clean(tag) }
                 if !set.columns.isEmpty { title += " · " + DisplayText.count(set.rowCount, "row") }
                 document.append(title, .columnHeader)
                 if !set.columns.isEmpty {
@@ -81,28 +68,26 @@ public enum DetailDocument {
         return document
     }
 
-    /// The SQL's lines, escaped, with tabs as four spaces (a tab would move the terminal's cursor).
-    static func sqlLines(_ sql: String) -> [String] {
-        TerminalText.escapedLines(sql).map { $0.replacingOccurrences(of: "\t", with: "    ") }
+    /// The SQL as a detail shows it: indented two columns, wrapped at the detail's width, at most
+    /// `TextLines.maxLines` lines and then a note that the rest was cut.
+    static func sqlLines(_ sql: String, width: Int) -> [StyledLine] {
+        let text = TextLines.wrapped(sql, width: max(width - 2, 10))
+        var lines = text.lines.map { StyledLine("  " + $0) }
+        if text.isCut { lines.append(StyledLine("  " + TextLines.cutNote(sql, what: "SQL"), .dim)) }
+        return lines
     }
 
-    /// `text` cut into pieces of at most `width` columns (no word logic: SQL has long identifiers and literals).
-    static func wrap(_ text: String, width: Int) -> [String] {
-        guard TerminalText.displayWidth(of: text) > width else { return [text] }
-        var pieces: [String] = []
-        var current = ""
-        var currentWidth = 0
-        for character in text {
-            let characterWidth = TerminalText.displayWidth(of: character)
-            if currentWidth + characterWidth > width {
-                pieces.append(current)
-                current = ""
-                currentWidth = 0
+    /// `$1 = 'value'` lines, each value cut to `DisplayText.maxLineWidth` columns; NULL styled as in a result.
+    static func parameterLines(_ parameters: [RecordedParameter]) -> [StyledLine] {
+        parameters.enumerated().map { index, parameter in
+            var line = StyledLine("  $\(index + 1) = ")
+            if let value = parameter.value {
+                line.append("'" + DisplayText.clean(value) + "'")
+                if parameter.format == .binary { line.append(" (binary, base64)", .dim) }
+            } else {
+                line.append(ResultTableFormat.nullText, .null)
             }
-            current.append(character)
-            currentWidth += characterWidth
+            return line
         }
-        if !current.isEmpty { pieces.append(current) }
-        return pieces
     }
 }

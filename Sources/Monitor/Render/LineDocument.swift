@@ -64,7 +64,7 @@ public struct LineDocument: Sendable, ScrollableDocument {
     public mutating func appendTable(
         _ set: RecordedResultSet, cap: Int, indent: Int = 0, marks: CellDifferences.Side = CellDifferences.Side()
     ) {
-        let widths = ResultTableFormat.columnWidths(of: set)
+        let widths = ResultTableFormat.columnWidths(of: set, cap: cap)
         guard !widths.isEmpty else { return }
         let table = Table(set: set, widths: widths, cap: cap, indent: indent, marks: marks)
         self.blocks.append(.table(table))

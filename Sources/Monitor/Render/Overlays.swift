@@ -15,8 +15,8 @@ enum Overlays {
             var lines = [StyledLine("All sessions")]
             for session in state.shown.orderedSessions {
                 var line = StyledLine(session.label + "  ")
-                line.append(TerminalText.truncated(TerminalText.escaped(session.users), toWidth: 32))
-                line.append("  " + TerminalText.escaped(session.clientAddress) + "  ", .dim)
+                line.append(TerminalText.fitted(session.users, toWidth: 32).text)
+                line.append("  " + DisplayText.clean(session.clientAddress) + "  ", .dim)
                 line.append(session.state.label)
                 line.append("  " + DisplayText.count(session.queryCount, "query", plural: "queries"), .dim)
                 lines.append(line)

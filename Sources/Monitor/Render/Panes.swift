@@ -68,14 +68,14 @@ enum ConnectionsPane {
         let base: CellStyle = sessionState.isOpen ? .normal : .dim
         screen.write(session.label, row: row, column: 0, width: 4, style: sessionState.isOpen ? .dim : .dim)
         screen.write(
-            TerminalText.truncated(TerminalText.escaped(session.users), toWidth: columns.users), row: row,
+            TerminalText.fitted(session.users, toWidth: columns.users).text, row: row,
             column: columns.usersX, width: columns.users, style: base)
         screen.write(
-            TerminalText.truncated(TerminalText.escaped(session.clientAddress), toWidth: columns.client), row: row,
+            TerminalText.fitted(session.clientAddress, toWidth: columns.client).text, row: row,
             column: columns.clientX, width: columns.client, style: base)
         if columns.database > 0 {
             screen.write(
-                TerminalText.truncated(TerminalText.escaped(session.database ?? ""), toWidth: columns.database),
+                TerminalText.fitted(session.database ?? "", toWidth: columns.database).text,
                 row: row, column: columns.databaseX, width: columns.database, style: base)
         }
         let stateStyle: CellStyle
@@ -135,7 +135,7 @@ enum QueriesPane {
             info += " · session " + label
         }
         if !state.filter.text.isEmpty {
-            info += " · filter \"" + TerminalText.truncated(TerminalText.escaped(state.filter.text), toWidth: 20) + "\""
+            info += " · filter \"" + TerminalText.fitted(state.filter.text, toWidth: 20).text + "\""
         }
         var labels: [(text: String, column: Int)] = []
         if columns.duration > 0 {
@@ -191,7 +191,7 @@ enum QueriesPane {
             duration = DisplayText.duration(milliseconds: result.durationMS)
             rows = self.rowsText(result.result)
             if let error = result.error {
-                status = "✗ " + TerminalText.escaped(error.code)
+                status = "✗ " + DisplayText.clean(error.code)
                 statusStyle = .failure
             } else {
                 status = "✓"
@@ -246,7 +246,7 @@ enum ResultPane {
         case .unknown:
             info += " · result not seen"
         case .finished(let result):
-            if let tag = result.result.commandTag { info += " · " + TerminalText.escaped(tag) }
+            if let tag = result.result.commandTag { info += " · " + DisplayText.clean(tag) }
             if result.error != nil { info += " · failed" }
             if !result.result.columns.isEmpty {
                 info += " · " + DisplayText.count(result.result.rowCount, "row")

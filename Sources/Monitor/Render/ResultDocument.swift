@@ -6,7 +6,9 @@ public enum ResultDocument {
     public static func make(entry: QueryEntry, showSQL: Bool, cellCap: Int) -> LineDocument {
         var document = LineDocument()
         if showSQL {
-            document.append(lines: DetailDocument.sqlLines(entry.query.sql).map { StyledLine($0) })
+            let sql = TextLines.sql(entry.query.sql)
+            document.append(lines: sql.lines.map { StyledLine($0) })
+            if sql.isCut { document.append(TextLines.cutNote(entry.query.sql, what: "SQL"), .dim) }
             return document
         }
         switch entry.outcome {
@@ -22,7 +24,7 @@ public enum ResultDocument {
                 document.appendTable(result.result, cap: cellCap)
                 document.append(lines: self.rowNotes(result.result, released: entry.rowsReleased))
             } else {
-                document.append("→ No result set · " + TerminalText.escaped(result.result.commandTag ?? "done"), .dim)
+                document.append("→ No result set · " + DisplayText.clean(result.result.commandTag ?? "done"), .dim)
             }
             if let sets = result.resultSets, sets.count > 1 {
                 document.append("(\(sets.count) result sets; this is the last one. Enter shows all)", .dim)
@@ -56,11 +58,11 @@ public enum ResultDocument {
     static func errorLines(_ error: RecordedError, sql: String) -> [StyledLine] {
         var lines = [
             StyledLine(
-                "✗ \(TerminalText.escaped(error.severity)) \(TerminalText.escaped(error.code)): "
-                    + TerminalText.escaped(error.message), .failure)
+                "✗ \(DisplayText.clean(error.severity)) \(DisplayText.clean(error.code)): "
+                    + DisplayText.clean(error.message), .failure)
         ]
-        if let detail = error.detail { lines.append(StyledLine("DETAIL: " + TerminalText.escaped(detail))) }
-        if let hint = error.hint { lines.append(StyledLine("HINT: " + TerminalText.escaped(hint))) }
+        if let detail = error.detail { lines.append(StyledLine("DETAIL: " + DisplayText.clean(detail))) }
+        if let hint = error.hint { lines.append(StyledLine("HINT: " + DisplayText.clean(hint))) }
         if let position = error.position.flatMap({ Int($0) }), position > 0 {
             lines += self.positionLines(sql: sql, position: position)
         }
@@ -69,28 +71,51 @@ public enum ResultDocument {
 
     static func noticeLine(_ notice: RecordedError) -> StyledLine {
         StyledLine(
-            "\(TerminalText.escaped(notice.severity)): \(TerminalText.escaped(notice.message))", .dim)
+            "\(DisplayText.clean(notice.severity)): \(DisplayText.clean(notice.message))", .dim)
     }
 
-    /// `LINE n: <sql line>` and a caret under the character the error position (1-based, in characters) names.
+    /// Error positions past this many characters get no `LINE n:` and caret: finding the line reads the SQL up to
+    /// the position.
+    static let maxErrorPosition = 65_536
+
+    /// `LINE n: <sql line>` and a caret under the character the error position (1-based, in characters) names. Only
+    /// the SQL up to the position is read, and the line is cut to `DisplayText.maxLineWidth` columns.
     static func positionLines(sql: String, position: Int) -> [StyledLine] {
+        guard position <= Self.maxErrorPosition else { return [] }
+        // Lines end at a "\n" character (a "\r\n" is one character, and ends no line).
         var remaining = position - 1
         var lineNumber = 1
-        for line in sql.split(separator: "\n", omittingEmptySubsequences: false) {
-            let characters = Array(line)
-            if remaining <= characters.count {
-                let prefix = "LINE \(lineNumber): "
-                let before = TerminalText.escaped(String(characters.prefix(remaining)), keepTabs: false)
-                let text = TerminalText.escaped(String(line), keepTabs: false)
-                let caretColumn = prefix.count + TerminalText.displayWidth(of: before)
-                return [
-                    StyledLine(prefix + text),
-                    StyledLine(String(repeating: " ", count: caretColumn) + "^", .failure),
-                ]
+        var lineStart = sql.startIndex
+        var index = sql.startIndex
+        var column = 0
+        while true {
+            let atEnd = index == sql.endIndex
+            if atEnd || sql[index] == "\n" || column > remaining {
+                if column >= remaining { break }
+                if atEnd { return [] }
+                remaining -= column + 1
+                lineNumber += 1
+                column = 0
+                index = sql.index(after: index)
+                lineStart = index
+                continue
             }
-            remaining -= characters.count + 1
-            lineNumber += 1
+            column += 1
+            index = sql.index(after: index)
         }
-        return []
+        let caret = sql.index(lineStart, offsetBy: remaining)
+        var lineEnd = caret
+        var scanned = 0
+        while lineEnd != sql.endIndex, sql[lineEnd] != "\n", scanned <= DisplayText.maxLineWidth {
+            lineEnd = sql.index(after: lineEnd)
+            scanned += 1
+        }
+        let prefix = "LINE \(lineNumber): "
+        let before = TerminalText.fitted(sql[lineStart..<caret], toWidth: DisplayText.maxLineWidth)
+        let text = TerminalText.fitted(sql[lineStart..<lineEnd], toWidth: DisplayText.maxLineWidth)
+        return [
+            StyledLine(prefix + text.text),
+            StyledLine(String(repeating: " ", count: prefix.count + before.width) + "^", .failure),
+        ]
     }
 }

@@ -11,16 +11,20 @@ public enum ResultTableFormat {
     public static let detailCellCap = 400
     static let separator = " │ "
 
-    /// The display width of every column over its name and every kept value (uncapped).
-    public static func columnWidths(of set: RecordedResultSet) -> [Int] {
-        let count = max(set.columns.count, set.rows.map(\.count).max() ?? 0)
-        var widths = (0..<count).map { index in
-            index < set.columns.count ? TerminalText.displayWidth(of: TerminalText.escaped(set.columns[index])) : 0
+    /// The display width of every column over its name and every kept value, up to `cap`. Each is measured with a
+    /// bound (`TerminalText.fitted`): a value reads at most what a cell `cap` columns wide shows, so a client's 50 MB
+    /// value costs what its cell does.
+    public static func columnWidths(of set: RecordedResultSet, cap: Int) -> [Int] {
+        func width(_ text: String) -> Int {
+            let fitted = TerminalText.fitted(text, toWidth: cap)
+            return fitted.isCut ? cap : fitted.width
         }
+        let count = max(set.columns.count, set.rows.map(\.count).max() ?? 0)
+        var widths = (0..<count).map { index in index < set.columns.count ? width(set.columns[index]) : 0 }
         for row in set.rows {
             for (index, value) in row.enumerated() {
-                let width = value.map { TerminalText.displayWidth(of: TerminalText.escaped($0)) } ?? nullText.count
-                if width > widths[index] { widths[index] = width }
+                let valueWidth = value.map(width) ?? min(self.nullText.count, cap)
+                if valueWidth > widths[index] { widths[index] = valueWidth }
             }
         }
         return widths
@@ -38,9 +42,9 @@ public enum ResultTableFormat {
         var line = StyledLine()
         for (index, width) in widths.enumerated() {
             if index > 0 { line.append(self.separator, .dim) }
-            let name = index < set.columns.count ? TerminalText.escaped(set.columns[index]) : ""
+            let name = index < set.columns.count ? set.columns[index] : ""
             let style: CellStyle = marks.columns.contains(index) ? .difference : .columnHeader
-            line.append(self.fit(name, width: min(width, cap), right: false), style)
+            line.append(self.cell(name, width: min(width, cap), right: false), style)
         }
         return line
     }
@@ -68,9 +72,7 @@ public enum ResultTableFormat {
                 continue
             }
             if let value = values[column] {
-                line.append(
-                    self.fit(TerminalText.escaped(value), width: columnWidth, right: right),
-                    marked ? .difference : .normal)
+                line.append(self.cell(value, width: columnWidth, right: right), marked ? .difference : .normal)
             } else {
                 line.append(self.fit(self.nullText, width: columnWidth, right: right), marked ? .difference : .null)
             }
@@ -83,12 +85,22 @@ public enum ResultTableFormat {
         widths.reduce(0) { $0 + min($1, cap) } + max(widths.count - 1, 0) * 3
     }
 
-    /// `text` cut or padded to exactly `width` columns.
+    /// A value from outside escaped, then cut or padded to exactly `width` columns; only what fits is read.
+    static func cell(_ value: String, width: Int, right: Bool) -> String {
+        let fitted = TerminalText.fitted(value, toWidth: width)
+        return self.padded(fitted.text, width: fitted.width, to: width, right: right)
+    }
+
+    /// `text` (shown as it is: escape it first) cut or padded to exactly `width` columns.
     static func fit(_ text: String, width: Int, right: Bool) -> String {
         let cut = TerminalText.displayWidth(of: text) > width ? TerminalText.truncated(text, toWidth: width) : text
-        let missing = width - TerminalText.displayWidth(of: cut)
-        guard missing > 0 else { return cut }
+        return self.padded(cut, width: TerminalText.displayWidth(of: cut), to: width, right: right)
+    }
+
+    private static func padded(_ text: String, width textWidth: Int, to width: Int, right: Bool) -> String {
+        let missing = width - textWidth
+        guard missing > 0 else { return text }
         let padding = String(repeating: " ", count: missing)
-        return right ? padding + cut : cut + padding
+        return right ? padding + text : text + padding
     }
 }

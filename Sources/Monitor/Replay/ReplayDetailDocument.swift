@@ -121,7 +121,7 @@ public struct ReplayDetailDocument: Sendable, ScrollableDocument {
     // MARK: - Building
 
     static func make(
-        row: ReplayRow, number: Int, of total: Int, isNext: Bool, comparison: ComparisonOptions, width: Int
+        row: ReplayRow, number: Int, of total: Int, isNext: Bool, width: Int
     ) -> ReplayDetailDocument {
         var head: [StyledLine] = []
         let query = row.query
@@ -129,8 +129,8 @@ public struct ReplayDetailDocument: Sendable, ScrollableDocument {
         title.append("Query \(number) of \(total)", .columnHeader)
         var facts = " · #\(query.queryNumber) in the session · event \(row.eventNumber) · recorded "
         facts += DisplayText.clock(row.timestamp, milliseconds: true) + " UTC · \(query.queryProtocol.rawValue) protocol"
-        if let name = query.statementName, !name.isEmpty { facts += " · statement \"\(TerminalText.escaped(name))\"" }
-        if let portal = query.portalName, !portal.isEmpty { facts += " · portal \"\(TerminalText.escaped(portal))\"" }
+        if let name = query.statementName, !name.isEmpty { facts += " · statement \"\(DisplayText.clean(name))\"" }
+        if let portal = query.portalName, !portal.isEmpty { facts += " · portal \"\(DisplayText.clean(portal))\"" }
         if query.redacted { facts += " · password masked" }
         title.append(facts, .dim)
         head.append(title)
@@ -138,43 +138,30 @@ public struct ReplayDetailDocument: Sendable, ScrollableDocument {
 
         head.append(StyledLine())
         head.append(StyledLine("SQL", .columnHeader))
-        for line in DetailDocument.sqlLines(query.sql) {
-            for piece in DetailDocument.wrap(line, width: max(width - 2, 10)) {
-                head.append(StyledLine("  " + piece))
-            }
-        }
+        head += DetailDocument.sqlLines(query.sql, width: width)
         if let parameters = query.parameters, !parameters.isEmpty {
             head.append(StyledLine())
             head.append(StyledLine("Parameters", .columnHeader))
-            for (index, parameter) in parameters.enumerated() {
-                var line = StyledLine("  $\(index + 1) = ")
-                if let value = parameter.value {
-                    line.append("'" + TerminalText.escaped(value) + "'")
-                    if parameter.format == .binary { line.append(" (binary, base64)", .dim) }
-                } else {
-                    line.append(ResultTableFormat.nullText, .null)
-                }
-                head.append(line)
-            }
+            head += DetailDocument.parameterLines(parameters)
         }
         head.append(StyledLine())
         // Side by side, the two tables start on the same line and cells are cut at the pane's cap; one above the
         // other, no padding is needed and cells show up to the detail's cap.
         let narrow = self.comparisonSections(
-            row: row, comparison: comparison, sql: query.sql, cap: ResultTableFormat.paneCellCap, aligned: false)
+            row: row, sql: query.sql, cap: ResultTableFormat.paneCellCap, aligned: false)
         if ReplayDetailDocument(sections: narrow, screenWidth: width).sideBySide {
             let aligned = self.comparisonSections(
-                row: row, comparison: comparison, sql: query.sql, cap: ResultTableFormat.paneCellCap, aligned: true)
+                row: row, sql: query.sql, cap: ResultTableFormat.paneCellCap, aligned: true)
             return ReplayDetailDocument(sections: [.full(head)] + aligned, screenWidth: width, sideBySide: true)
         }
         let stacked = self.comparisonSections(
-            row: row, comparison: comparison, sql: query.sql, cap: ResultTableFormat.detailCellCap, aligned: false)
+            row: row, sql: query.sql, cap: ResultTableFormat.detailCellCap, aligned: false)
         return ReplayDetailDocument(sections: [.full(head)] + stacked, screenWidth: width, sideBySide: false)
     }
 
     /// The recorded and replayed results, one section per result set.
     static func comparisonSections(
-        row: ReplayRow, comparison: ComparisonOptions, sql: String, cap: Int, aligned: Bool
+        row: ReplayRow, sql: String, cap: Int, aligned: Bool
     ) -> [Section] {
         let recorded = row.recorded
         let replayed = row.step?.replayed
@@ -196,7 +183,7 @@ public struct ReplayDetailDocument: Sendable, ScrollableDocument {
             } else {
                 text = "  Not replayed yet."
             }
-            rightIntro.append(StyledLine(TerminalText.escaped(text), row.failure != nil ? .failure : .dim))
+            rightIntro.append(StyledLine(DisplayText.clean(text), row.failure != nil ? .failure : .dim))
         }
         if let error = recorded?.error { leftIntro += Self.indented(ResultDocument.errorLines(error, sql: sql)) }
         if let error = replayed?.error { rightIntro += Self.indented(ResultDocument.errorLines(error, sql: sql)) }
@@ -217,10 +204,8 @@ public struct ReplayDetailDocument: Sendable, ScrollableDocument {
                 return result?.error == nil || !set.columns.isEmpty
             }
             guard hasRows(recordedSet, recorded) || hasRows(replayedSet, replayed) else { continue }
-            var marks = CellDifferences()
-            if let recordedSet, let replayedSet {
-                marks = CellDifferences.compute(recorded: recordedSet, replayed: replayedSet, options: comparison)
-            }
+            // Worked out once, where the step ran (comparing cells reads whole values).
+            let marks = index < row.marks.count ? row.marks[index] : CellDifferences()
             var leftHead: [StyledLine] = []
             var rightHead: [StyledLine] = []
             if setCount > 1 {
@@ -251,7 +236,7 @@ public struct ReplayDetailDocument: Sendable, ScrollableDocument {
         _ set: RecordedResultSet, to side: inout LineDocument, marks: CellDifferences.Side, cap: Int, recorded: Bool
     ) {
         guard !set.columns.isEmpty || !set.rows.isEmpty else {
-            side.append(StyledLine("  → No result set · " + TerminalText.escaped(set.commandTag ?? "done"), .dim))
+            side.append(StyledLine("  → No result set · " + DisplayText.clean(set.commandTag ?? "done"), .dim))
             return
         }
         side.appendTable(set, cap: cap, indent: 2, marks: marks)
@@ -282,7 +267,7 @@ public struct ReplayDetailDocument: Sendable, ScrollableDocument {
     static func setTitle(index: Int, of count: Int, set: RecordedResultSet?) -> StyledLine {
         var text = "Result set \(index + 1) of \(count)"
         if let set {
-            if let tag = set.commandTag { text += " · " + TerminalText.escaped(tag) }
+            if let tag = set.commandTag { text += " · " + DisplayText.clean(tag) }
             if !set.columns.isEmpty { text += " · " + DisplayText.count(set.rowCount, "row") }
         } else {
             text += " · none"

@@ -97,7 +97,8 @@ actor ReplayDriver {
                 }
                 let elapsed = ContinuousClock.now - start
                 let (seconds, attoseconds) = elapsed.components
-                send(.stepped(query, elapsedMS: Double(seconds) * 1000 + Double(attoseconds) / 1e15))
+                let marks = CellDifferences.marks(of: query, options: session.options.comparison)
+                send(.stepped(query, elapsedMS: Double(seconds) * 1000 + Double(attoseconds) / 1e15, marks: marks))
             } catch {
                 send(.stepFailed(error.description))
             }

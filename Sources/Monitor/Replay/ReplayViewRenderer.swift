@@ -56,9 +56,9 @@ public enum ReplayViewRenderer {
 
         var line = StyledLine()
         line.append(width >= 60 ? " pgreel replay " : " replay ", .statusWarning)
-        let target = TerminalText.escaped(state.target)
+        let target = DisplayText.clean(state.target)
         let source = " (" + state.targetSource + ")"
-        let file = " " + TerminalText.escaped(state.fileName) + "  → "
+        let file = " " + DisplayText.clean(state.fileName) + "  → "
         let fixed = line.width + TerminalText.displayWidth(of: file)
         let room = width - fixed
         line.append(file, .statusBar)
@@ -235,11 +235,9 @@ public enum ReplayViewRenderer {
         var lines = ReplayVerdict.lines(row, isNext: isNext).flatMap { self.wrapped($0, width: frame.width - 1) }
         if lines.count < frame.height {
             lines.append(StyledLine())
-            for line in DetailDocument.sqlLines(row.query.sql) {
-                for piece in DetailDocument.wrap(line, width: max(frame.width - 2, 10)) {
-                    lines.append(StyledLine("  " + piece, .dim))
-                }
-            }
+            // Only as much SQL as the pane has rows for is read.
+            let sql = TextLines.wrapped(row.query.sql, width: max(frame.width - 2, 10), maxLines: frame.height)
+            lines += sql.lines.map { StyledLine("  " + $0, .dim) }
         }
         for (offset, line) in lines.prefix(frame.height).enumerated() {
             screen.write(line, row: frame.top + offset, column: 1, width: frame.width - 1)
@@ -251,7 +249,7 @@ public enum ReplayViewRenderer {
     static func wrapped(_ line: StyledLine, width: Int) -> [StyledLine] {
         guard line.width > width, width >= 10 else { return [line] }
         let style = line.spans.first?.style ?? .normal
-        return DetailDocument.wrap(line.plainText, width: width).map { StyledLine($0, style) }
+        return TextLines.wrap(line.plainText, width: width).map { StyledLine($0, style) }
     }
 
     // MARK: - The detail

@@ -287,7 +287,7 @@ public struct ReplayViewState: Sendable, Equatable {
         guard let row = self.selectedRow else { return nil }
         return ReplayDetailDocument.make(
             row: row, number: self.selected + 1, of: self.rows.count, isNext: self.selected == self.nextRow,
-            comparison: self.comparison, width: self.size.columns)
+            width: self.size.columns)
     }
 
     // MARK: Actions
@@ -457,8 +457,8 @@ public struct ReplayViewState: Sendable, Equatable {
             if !self.isLeaving {
                 self.notice = Notice(text: "R tries again · " + reason, isWarning: true)
             }
-        case .stepped(let step, let elapsedMS):
-            return self.stepped(step, elapsedMS: elapsedMS)
+        case .stepped(let step, let elapsedMS, let marks):
+            return self.stepped(step, elapsedMS: elapsedMS, marks: marks)
         case .reachedEnd:
             self.work = nil
             self.run = nil
@@ -500,7 +500,9 @@ public struct ReplayViewState: Sendable, Equatable {
         return []
     }
 
-    private mutating func stepped(_ step: QueryStep, elapsedMS: Double) -> [ReplayViewCommand] {
+    private mutating func stepped(
+        _ step: QueryStep, elapsedMS: Double, marks: [CellDifferences]
+    ) -> [ReplayViewCommand] {
         let expected: Int?
         switch self.work {
         case .stepping(let row), .skipping(let row): expected = row
@@ -510,6 +512,7 @@ public struct ReplayViewState: Sendable, Equatable {
         guard let index = self.rowIndex(ofItem: step.index, expected: expected) else { return [] }
         self.update(index) { row in
             row.step = step
+            row.marks = marks
             row.failure = nil
         }
         self.lastFailure = nil
@@ -585,6 +588,7 @@ public struct ReplayViewState: Sendable, Equatable {
     private mutating func reset(at date: Date) {
         for index in self.rows.indices {
             self.rows[index].step = nil
+            self.rows[index].marks = []
             self.rows[index].failure = nil
         }
         self.counts = ReplayStatusCounts()

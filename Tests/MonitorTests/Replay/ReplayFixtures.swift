@@ -164,7 +164,9 @@ struct FakeReplaySession {
             let row = state.rows[self.position]
             self.position += 1
             let replayed = command == .step ? self.answer(row) : nil
-            return .stepped(ReplayFixtures.step(for: row, replayed: replayed, options: state.comparison), elapsedMS: 0.5)
+            let step = ReplayFixtures.step(for: row, replayed: replayed, options: state.comparison)
+            return .stepped(
+                step, elapsedMS: 0.5, marks: CellDifferences.marks(of: step, options: state.comparison))
         case .restart:
             self.position = 0
             return .restarted(at: EventScript.start.addingTimeInterval(120))
