@@ -109,7 +109,7 @@ extension DashboardState {
         return DashboardState(settings: settings, now: EventScript.start, size: size)
     }
 
-    mutating func press(_ keys: DashboardKey...) {
+    mutating func press(_ keys: ViewKey...) {
         for key in keys { self.handle(key) }
     }
 

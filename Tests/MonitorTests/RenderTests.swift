@@ -19,7 +19,7 @@ import Testing
     func anySizeRendersWithoutCrashing(columns: Int, rows: Int) {
         let size = ScreenSize(columns: columns, rows: rows)
         for var state in [Scenarios.errorResult(size: size), Scenarios.wideCharacters(size: size)] {
-            for key: DashboardKey in [.enter, .escape, .character("?"), .escape, .character("s"), .escape, .character("q")] {
+            for key: ViewKey in [.enter, .escape, .character("?"), .escape, .character("s"), .escape, .character("q")] {
                 state.press(key)
                 let screen = state.screen
                 #expect(screen.size == size)

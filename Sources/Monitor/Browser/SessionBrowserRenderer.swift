@@ -10,12 +10,14 @@ public enum SessionBrowserRenderer {
         screen.fill(row: 0, style: .statusBar)
         var title = StyledLine()
         title.append(width >= 60 ? " pgreel sessions " : " sessions ", .statusWarning)
-        title.append(" " + TerminalText.escaped(state.directory), .statusBar)
+        title.append(" " + DisplayText.clean(state.directory), .statusBar)
         screen.write(title, row: 0, column: 0)
         if size.rows > 1 {
             screen.fill(row: 1, style: .statusBar)
             var info = " " + DisplayText.count(state.files.count, "session file") + ", newest first"
-            if !state.filter.isEmpty { info += " · \(state.visible.count) match \"\(TerminalText.escaped(state.filter))\"" }
+            if !state.filter.isEmpty {
+                info += " · \(state.visible.count) match \"\(DisplayText.clean(state.filter))\""
+            }
             let cut = state.files.filter { $0.details?.cut != nil && !state.recording.contains($0.name) }.count
             if cut > 0 { info += " · \(cut) cut off" }
             if state.isScanning { info += " · reading…" }
@@ -33,19 +35,19 @@ public enum SessionBrowserRenderer {
             if state.isScanning {
                 text = "  Reading the directory…"
             } else if state.files.isEmpty {
-                text = "  No session files in " + TerminalText.escaped(state.directory) + " yet."
+                text = "  No session files in " + DisplayText.clean(state.directory) + " yet."
             } else {
                 text = "  No file matches the filter (Esc clears it)."
             }
             screen.write(text, row: frame.top, column: 0, style: .dim)
         }
         for offset in 0..<max(frame.height, 0) {
-            let index = state.top + offset
+            let index = state.list.top + offset
             guard index < state.visible.count else { break }
             let file = state.files[state.visible[index]]
             let row = frame.top + offset
             self.drawRow(file, state: state, columns: columns, row: row, into: &screen)
-            if index == state.selected {
+            if index == state.list.selected {
                 DashboardRenderer.highlight(row: row, width: width, focused: true, into: &screen)
             }
         }
@@ -89,7 +91,7 @@ public enum SessionBrowserRenderer {
         }
         let user = details.map { $0.pseudoUser ?? "?" } ?? "…"
         screen.write(
-            TerminalText.truncated(TerminalText.escaped(user), toWidth: columns.user), row: row, column: columns.userX,
+            TerminalText.fitted(user, toWidth: columns.user).text, row: row, column: columns.userX,
             width: columns.user, style: details == nil ? .dim : .normal)
         screen.write(Self.time(file.startTime), row: row, column: columns.startX, width: columns.start, style: .dim)
         let queries = details.map { DisplayText.count($0.queryCount) } ?? "…"
@@ -114,7 +116,7 @@ public enum SessionBrowserRenderer {
         screen.write(mark, row: row, column: columns.markX, width: columns.mark, style: style)
         if columns.name > 0 {
             screen.write(
-                TerminalText.truncated(TerminalText.escaped(file.name), toWidth: columns.name), row: row,
+                TerminalText.fitted(file.name, toWidth: columns.name).text, row: row,
                 column: columns.nameX, width: columns.name, style: .dim)
         }
     }
@@ -131,11 +133,11 @@ public enum SessionBrowserRenderer {
             return
         }
         if let message = state.message {
-            screen.write(TerminalText.escaped(message), row: row, column: 0, style: .failure)
+            screen.write(DisplayText.clean(message), row: row, column: 0, style: .failure)
             return
         }
         if let opening = state.opening {
-            screen.write("Opening " + TerminalText.escaped(opening) + "…", row: row, column: 0, style: .running)
+            screen.write("Opening " + DisplayText.clean(opening) + "…", row: row, column: 0, style: .running)
             return
         }
         KeyHint.draw(

@@ -42,9 +42,8 @@ public struct SessionBrowserState: Sendable, Equatable {
     public private(set) var filter = ""
     /// The filter being typed after `/`, nil when not typing.
     public private(set) var filterInput: String?
-    /// Index into `visible`.
-    public private(set) var selected = 0
-    public private(set) var top = 0
+    /// The selection (an index into `visible`) and the first row shown.
+    public private(set) var list = ListViewport()
     /// The file being opened, while it is read.
     public private(set) var opening: String?
     public private(set) var message: String?
@@ -57,7 +56,7 @@ public struct SessionBrowserState: Sendable, Equatable {
     }
 
     public var selectedFile: SessionFileInfo? {
-        self.visible.indices.contains(self.selected) ? self.files[self.visible[self.selected]] : nil
+        self.visible.indices.contains(self.list.selected) ? self.files[self.visible[self.list.selected]] : nil
     }
 
     /// Rows of the list (between its title and the footer).
@@ -65,7 +64,7 @@ public struct SessionBrowserState: Sendable, Equatable {
 
     public mutating func resize(to size: ScreenSize) {
         self.size = size
-        self.adjustTop()
+        self.list.reveal(count: self.visible.count, height: self.listHeight)
     }
 
     /// A new scan is starting (`recording` is what the live view knows now).
@@ -115,7 +114,7 @@ public struct SessionBrowserState: Sendable, Equatable {
 
     // MARK: - Keys
 
-    public mutating func handle(_ key: DashboardKey) -> [SessionBrowserCommand] {
+    public mutating func handle(_ key: ViewKey) -> [SessionBrowserCommand] {
         if self.filterInput != nil {
             self.handleFilterInput(key)
             return []
@@ -143,24 +142,21 @@ public struct SessionBrowserState: Sendable, Equatable {
             }
             self.opening = file.path
             return [.open(path: file.path)]
-        case .up, .character("k"): self.move(by: -1)
-        case .down, .character("j"): self.move(by: 1)
-        case .pageUp, .control("b"): self.move(by: -max(self.listHeight - 1, 1))
-        case .pageDown, .control("f"): self.move(by: max(self.listHeight - 1, 1))
-        case .home, .character("g"): self.select(0)
-        case .end, .character("G"): self.select(self.visible.count - 1)
         case .mouse(let action):
-            let offset = action.row - 3
             switch action.kind {
-            case .wheelUp: self.move(by: -3)
-            case .wheelDown: self.move(by: 3)
+            case .wheelUp: self.moveSelection(.by(-3))
+            case .wheelDown: self.moveSelection(.by(3))
             case .press, .doubleClick:
-                guard offset >= 0, offset < self.listHeight, self.top + offset < self.visible.count else { break }
-                self.select(self.top + offset)
+                let offset = action.row - 3
+                let count = self.visible.count
+                guard let index = self.list.row(atOffset: offset, count: count, height: self.listHeight) else { break }
+                self.moveSelection(.to(index))
                 if action.kind == .doubleClick { return self.handle(.enter) }
             }
         default:
-            break
+            if let move = ListViewport.Move(key, page: max(self.listHeight - 1, 1)) {
+                self.moveSelection(move)
+            }
         }
         return []
     }
@@ -170,7 +166,7 @@ public struct SessionBrowserState: Sendable, Equatable {
         self.opening = nil
     }
 
-    private mutating func handleFilterInput(_ key: DashboardKey) {
+    private mutating func handleFilterInput(_ key: ViewKey) {
         if let text = FilterInput.edit(&self.filterInput, with: key) {
             self.setFilter(text)
         }
@@ -182,37 +178,26 @@ public struct SessionBrowserState: Sendable, Equatable {
         self.refilter(keeping: selectedPath)
     }
 
-    /// Does `file` match the filter: its name or pseudo user contains every word (ignoring case)?
+    /// Does `file` match the filter: its name or pseudo user contains every word (ignoring case)? The user comes
+    /// from the file, so from a client: only its first `searchedUserScalars` characters are searched.
     public static func matches(_ file: SessionFileInfo, filter: String) -> Bool {
         let words = filter.lowercased().split(separator: " ")
         guard !words.isEmpty else { return true }
-        let haystack = (file.name + " " + (file.details?.pseudoUser ?? "")).lowercased()
+        let user = (file.details?.pseudoUser ?? "").head(scalars: Self.searchedUserScalars).text
+        let haystack = (file.name + " " + user).lowercased()
         return words.allSatisfy { haystack.contains($0) }
     }
 
+    /// How much of a pseudo user's name the filter searches (PostgreSQL's own names stop at 63 bytes).
+    static let searchedUserScalars = 256
+
     private mutating func refilter(keeping path: String?) {
         self.visible = self.files.indices.filter { Self.matches(self.files[$0], filter: self.filter) }
-        if let path, let index = self.visible.firstIndex(where: { self.files[$0].path == path }) {
-            self.selected = index
-        } else {
-            self.selected = min(self.selected, max(self.visible.count - 1, 0))
-        }
-        self.adjustTop()
+        let index = path.flatMap { path in self.visible.firstIndex { self.files[$0].path == path } }
+        self.moveSelection(.to(index ?? self.list.selected))
     }
 
-    private mutating func move(by steps: Int) {
-        self.select(self.selected + steps)
-    }
-
-    private mutating func select(_ index: Int) {
-        self.selected = min(max(index, 0), max(self.visible.count - 1, 0))
-        self.adjustTop()
-    }
-
-    private mutating func adjustTop() {
-        let height = self.listHeight
-        if self.selected < self.top { self.top = self.selected }
-        if self.selected >= self.top + height { self.top = self.selected - height + 1 }
-        self.top = max(min(self.top, max(self.visible.count - height, 0)), 0)
+    private mutating func moveSelection(_ move: ListViewport.Move) {
+        self.list.apply(move, count: self.visible.count, height: self.listHeight)
     }
 }

@@ -37,10 +37,10 @@ public enum DashboardRenderer {
         screen.fill(row: 1, style: .statusBar)
 
         let settings = state.settings
-        let recording = settings.sessionsDirectory.map { "● rec " + TerminalText.escaped($0) } ?? "○ not recording"
-        var upstream = settings.maskedUpstreams.first.map { TerminalText.escaped($0) } ?? "?"
+        let recording = settings.sessionsDirectory.map { "● rec " + DisplayText.clean($0) } ?? "○ not recording"
+        var upstream = settings.maskedUpstreams.first.map { DisplayText.clean($0) } ?? "?"
         if settings.maskedUpstreams.count > 1 { upstream += " (+\(settings.maskedUpstreams.count - 1) more)" }
-        let listen = " " + TerminalText.escaped(settings.listenAddress) + " → "
+        let listen = " " + DisplayText.clean(settings.listenAddress) + " → "
         // Narrow terminals: a shorter name first, then the upstream without its scheme, then cut.
         var name = " pgreel monitor "
         func overflow() -> Int {
@@ -73,15 +73,23 @@ public enum DashboardRenderer {
             DisplayText.count(model.totalQueries, "query", plural: "queries"),
             DisplayText.count(model.totalErrors, "error"), DisplayText.count(model.totalRows, "row"),
         ]
+        self.drawStatusLine(totals, separator: " · ", right: right, row: 1, into: &screen)
+    }
+
+    /// A status bar line: as many of `items` as fit on the left, `right` against the right edge (it wins when space
+    /// is short).
+    static func drawStatusLine(
+        _ items: [String], separator: String, right: StyledLine, row: Int, into screen: inout ScreenBuffer
+    ) {
         var left = ""
-        for item in totals {
-            let next = left.isEmpty ? " " + item : left + " · " + item
-            guard TerminalText.displayWidth(of: next) + 1 + right.width <= width else { break }
+        for item in items {
+            let next = left.isEmpty ? " " + item : left + separator + item
+            guard TerminalText.displayWidth(of: next) + 1 + right.width <= screen.size.columns else { break }
             left = next
         }
-        screen.write(left, row: 1, column: 0, style: .statusBar)
-        let rightColumn = max(width - right.width, TerminalText.displayWidth(of: left) + 1)
-        screen.write(right, row: 1, column: rightColumn)
+        screen.write(left, row: row, column: 0, style: .statusBar)
+        let rightColumn = max(screen.size.columns - right.width, TerminalText.displayWidth(of: left) + 1)
+        screen.write(right, row: row, column: rightColumn)
     }
 
     // MARK: - Footer

@@ -1,15 +1,28 @@
 import Foundation
 import ProxyEngine
 
-/// Small pure formatters the panes share: times, durations, ages, counts, SQL on one line.
+/// Small pure formatters the panes share: times, durations, ages, counts, SQL on one line, text from outside.
 public enum DisplayText {
+    /// Widest text from outside (a message, a parameter, a name) shown on one line before it is cut with `…`; the
+    /// headless log cuts at the same width.
+    public static let maxLineWidth = 2000
+
+    /// Text from a client, a server or a session file for one line: escaped and cut to `maxLineWidth` columns,
+    /// reading only what fits (a 50 MB message costs what 2,000 columns show).
+    public static func clean(_ text: String) -> String {
+        TerminalText.fitted(text, toWidth: self.maxLineWidth).text
+    }
+
     /// `text` on one line: newlines, tabs and runs of spaces become one space, other controls are escaped, and the
-    /// result is cut to `maxColumns` with `…`.
+    /// result is cut to `maxColumns` with `…`. Only a head of `text` is read (16 scalars a column, plus 4,096 for
+    /// indentation): what lies further cannot show.
     public static func oneLine(_ text: String, maxColumns: Int) -> String {
+        let budget = max(maxColumns, 1).multipliedReportingOverflow(by: 16).partialValue + 4096
+        let head = text.head(scalars: budget)
         var result = ""
         var pendingSpace = false
         var width = 0
-        for character in text {
+        for character in head.text {
             if character.isWhitespace {
                 pendingSpace = !result.isEmpty
                 continue
@@ -24,7 +37,11 @@ public enum DisplayText {
             width += TerminalText.displayWidth(of: piece)
             if width > maxColumns { break }
         }
-        return TerminalText.truncated(result, toWidth: maxColumns)
+        guard !head.isWhole, width <= maxColumns else { return TerminalText.truncated(result, toWidth: maxColumns) }
+        // The text goes on past what was read: it ends with `…` however much of it fitted.
+        var cut = TerminalText.fitted(result, toWidth: max(maxColumns, 1) - 1)
+        if !cut.isCut { cut.text += "…" }
+        return cut.text
     }
 
     /// `HH:MM:SS` (or with milliseconds) in UTC, the clock of the session files and the headless log.

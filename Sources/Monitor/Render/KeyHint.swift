@@ -42,4 +42,14 @@ struct KeyHint {
         line.append("   Enter keeps it · Esc clears · " + help, .dim)
         screen.write(line, row: row, column: 0)
     }
+
+    /// A help box's lines: each key, padded to `keyWidth` columns, with what it does; then a blank line and `notes`.
+    static func helpLines(_ keys: [(key: String, text: String)], keyWidth: Int, notes: [String]) -> [StyledLine] {
+        var lines = keys.map { key, text in
+            StyledLine([Span(TerminalText.padded(key, toWidth: keyWidth), .key), Span(text, .overlay)])
+        }
+        lines.append(StyledLine(""))
+        lines += notes.map { StyledLine($0, .overlay) }
+        return lines
+    }
 }

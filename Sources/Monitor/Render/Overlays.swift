@@ -15,8 +15,8 @@ enum Overlays {
             var lines = [StyledLine("All sessions")]
             for session in state.shown.orderedSessions {
                 var line = StyledLine(session.label + "  ")
-                line.append(TerminalText.truncated(TerminalText.escaped(session.users), toWidth: 32))
-                line.append("  " + TerminalText.escaped(session.clientAddress) + "  ", .dim)
+                line.append(TerminalText.fitted(session.users, toWidth: 32).text)
+                line.append("  " + DisplayText.clean(session.clientAddress) + "  ", .dim)
                 line.append(session.state.label)
                 line.append("  " + DisplayText.count(session.queryCount, "query", plural: "queries"), .dim)
                 lines.append(line)
@@ -37,8 +37,8 @@ enum Overlays {
         }
     }
 
-    static let helpLines: [StyledLine] = {
-        let keys: [(String, String)] = [
+    static let helpLines = KeyHint.helpLines(
+        [
             ("Tab  Shift-Tab", "next / previous pane"),
             ("↑ ↓  j k", "move the selection (Result pane: scroll)"),
             ("PgUp PgDn", "a page up / down"),
@@ -55,15 +55,11 @@ enum Overlays {
             ("Esc", "clear the filter and the session choice"),
             ("Ctrl-L", "redraw the screen"),
             ("q", "quit (asks while connections are open)"),
-        ]
-        var lines = keys.map { key, text in
-            StyledLine([Span(TerminalText.padded(key, toWidth: 16), .key), Span(text, .overlay)])
-        }
-        lines.append(StyledLine(""))
-        lines.append(StyledLine("Mouse: click selects, double-click opens, the wheel scrolls.", .overlay))
-        lines.append(StyledLine("Times are UTC, as in the session files. NULL is styled; '' is blank.", .overlay))
-        return lines
-    }()
+        ], keyWidth: 16,
+        notes: [
+            "Mouse: click selects, double-click opens, the wheel scrolls.",
+            "Times are UTC, as in the session files. NULL is styled; '' is blank.",
+        ])
 
     /// A centred box with a border, a title and lines (one of them highlighted), cut to the screen.
     static func drawBox(title: String, lines: [StyledLine], selected: Int?, into screen: inout ScreenBuffer) {
@@ -107,22 +103,10 @@ enum Overlays {
     static func drawDetail(
         _ entry: QueryEntry, state: DashboardState, rows: Range<Int>, into screen: inout ScreenBuffer
     ) {
-        guard !rows.isEmpty else { return }
-        let width = screen.size.columns
-        for row in rows { screen.fill(row: row, style: .normal) }
-        let document = DetailDocument.make(entry: entry, width: width)
-        let height = rows.count - 1
-        var scroll = state.detailScroll
-        scroll.row = min(scroll.row, max(document.lineCount - height, 0))
-        scroll.column = min(scroll.column, max(document.width - width, 0))
-        var info = "#\(entry.sessionNumber) query \(entry.query.queryNumber) · Esc closes · ↑↓ PgUp PgDn ←→ scroll"
-        if document.lineCount > height {
-            info += " · lines \(scroll.row + 1)–\(min(scroll.row + height, document.lineCount)) of \(document.lineCount)"
-        }
-        DashboardRenderer.drawTitle(
-            "Query detail", info: info, focused: true, labels: [], row: rows.lowerBound, width: width, into: &screen)
-        document.draw(
-            into: &screen, row: rows.lowerBound + 1, column: 0, height: height, width: width, scroll: scroll)
+        DetailView.draw(
+            DetailDocument.make(entry: entry, width: screen.size.columns), title: "Query detail",
+            info: "#\(entry.sessionNumber) query \(entry.query.queryNumber) · Esc closes · ↑↓ PgUp PgDn ←→ scroll",
+            scroll: state.detailScroll, rows: rows, into: &screen)
     }
 }
 

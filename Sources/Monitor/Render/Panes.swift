@@ -68,14 +68,14 @@ enum ConnectionsPane {
         let base: CellStyle = sessionState.isOpen ? .normal : .dim
         screen.write(session.label, row: row, column: 0, width: 4, style: sessionState.isOpen ? .dim : .dim)
         screen.write(
-            TerminalText.truncated(TerminalText.escaped(session.users), toWidth: columns.users), row: row,
+            TerminalText.fitted(session.users, toWidth: columns.users).text, row: row,
             column: columns.usersX, width: columns.users, style: base)
         screen.write(
-            TerminalText.truncated(TerminalText.escaped(session.clientAddress), toWidth: columns.client), row: row,
+            TerminalText.fitted(session.clientAddress, toWidth: columns.client).text, row: row,
             column: columns.clientX, width: columns.client, style: base)
         if columns.database > 0 {
             screen.write(
-                TerminalText.truncated(TerminalText.escaped(session.database ?? ""), toWidth: columns.database),
+                TerminalText.fitted(session.database ?? "", toWidth: columns.database).text,
                 row: row, column: columns.databaseX, width: columns.database, style: base)
         }
         let stateStyle: CellStyle
@@ -135,7 +135,7 @@ enum QueriesPane {
             info += " · session " + label
         }
         if !state.filter.text.isEmpty {
-            info += " · filter \"" + TerminalText.truncated(TerminalText.escaped(state.filter.text), toWidth: 20) + "\""
+            info += " · filter \"" + TerminalText.fitted(state.filter.text, toWidth: 20).text + "\""
         }
         var labels: [(text: String, column: Int)] = []
         if columns.duration > 0 {
@@ -191,7 +191,7 @@ enum QueriesPane {
             duration = DisplayText.duration(milliseconds: result.durationMS)
             rows = self.rowsText(result.result)
             if let error = result.error {
-                status = "✗ " + TerminalText.escaped(error.code)
+                status = "✗ " + DisplayText.clean(error.code)
                 statusStyle = .failure
             } else {
                 status = "✓"
@@ -235,9 +235,8 @@ enum ResultPane {
         }
         let document = ResultDocument.make(
             entry: entry, showSQL: state.showSQL, cellCap: ResultTableFormat.paneCellCap)
-        var scroll = state.resultScrollSeq == entry.seq ? state.resultScroll : DashboardState.Scroll()
-        scroll.row = min(scroll.row, max(document.lineCount - frame.height, 0))
-        scroll.column = min(scroll.column, max(document.width - frame.width, 0))
+        let scroll = (state.resultScrollSeq == entry.seq ? state.resultScroll : DocumentScroll()).clamped(
+            to: DocumentScroll.Limits(document, viewRows: frame.height, viewColumns: frame.width))
 
         var info = "#\(entry.sessionNumber) query \(entry.query.queryNumber)"
         switch entry.outcome {
@@ -247,7 +246,7 @@ enum ResultPane {
         case .unknown:
             info += " · result not seen"
         case .finished(let result):
-            if let tag = result.result.commandTag { info += " · " + TerminalText.escaped(tag) }
+            if let tag = result.result.commandTag { info += " · " + DisplayText.clean(tag) }
             if result.error != nil { info += " · failed" }
             if !result.result.columns.isEmpty {
                 info += " · " + DisplayText.count(result.result.rowCount, "row")
@@ -255,9 +254,8 @@ enum ResultPane {
             info += " · " + DisplayText.duration(milliseconds: result.durationMS)
         }
         if state.showSQL { info += " · SQL (v: result)" }
-        if document.lineCount > frame.height {
-            let last = min(scroll.row + frame.height, document.lineCount)
-            info += " · lines \(scroll.row + 1)–\(last) of \(document.lineCount)"
+        if let lines = scroll.linesShown(lineCount: document.lineCount, viewRows: frame.height) {
+            info += " · " + lines
         }
         if scroll.column > 0 { info += " · →\(scroll.column)" }
         DashboardRenderer.drawTitle(

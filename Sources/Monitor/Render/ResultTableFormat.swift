@@ -11,16 +11,20 @@ public enum ResultTableFormat {
     public static let detailCellCap = 400
     static let separator = " │ "
 
-    /// The display width of every column over its name and every kept value (uncapped).
-    public static func columnWidths(of set: RecordedResultSet) -> [Int] {
-        let count = max(set.columns.count, set.rows.map(\.count).max() ?? 0)
-        var widths = (0..<count).map { index in
-            index < set.columns.count ? TerminalText.displayWidth(of: TerminalText.escaped(set.columns[index])) : 0
+    /// The display width of every column over its name and every kept value, up to `cap`. Each is measured with a
+    /// bound (`TerminalText.fitted`): a value reads at most what a cell `cap` columns wide shows, so a client's 50 MB
+    /// value costs what its cell does.
+    public static func columnWidths(of set: RecordedResultSet, cap: Int) -> [Int] {
+        func width(_ text: String) -> Int {
+            let fitted = TerminalText.fitted(text, toWidth: cap)
+            return fitted.isCut ? cap : fitted.width
         }
+        let count = max(set.columns.count, set.rows.map(\.count).max() ?? 0)
+        var widths = (0..<count).map { index in index < set.columns.count ? width(set.columns[index]) : 0 }
         for row in set.rows {
             for (index, value) in row.enumerated() {
-                let width = value.map { TerminalText.displayWidth(of: TerminalText.escaped($0)) } ?? nullText.count
-                if width > widths[index] { widths[index] = width }
+                let valueWidth = value.map(width) ?? min(self.nullText.count, cap)
+                if valueWidth > widths[index] { widths[index] = valueWidth }
             }
         }
         return widths
@@ -31,13 +35,16 @@ public enum ResultTableFormat {
         [20, 21, 23, 26, 700, 701, 790, 1700].contains(oid)
     }
 
-    /// The header line (column names).
-    public static func header(_ set: RecordedResultSet, widths: [Int], cap: Int) -> StyledLine {
+    /// The header line (column names); names `marks` says differ are in the `difference` style.
+    public static func header(
+        _ set: RecordedResultSet, widths: [Int], cap: Int, marks: CellDifferences.Side = CellDifferences.Side()
+    ) -> StyledLine {
         var line = StyledLine()
         for (index, width) in widths.enumerated() {
             if index > 0 { line.append(self.separator, .dim) }
-            let name = index < set.columns.count ? TerminalText.escaped(set.columns[index]) : ""
-            line.append(self.fit(name, width: min(width, cap), right: false), .columnHeader)
+            let name = index < set.columns.count ? set.columns[index] : ""
+            let style: CellStyle = marks.columns.contains(index) ? .difference : .columnHeader
+            line.append(self.cell(name, width: min(width, cap), right: false), style)
         }
         return line
     }
@@ -48,21 +55,26 @@ public enum ResultTableFormat {
         return StyledLine(parts.joined(separator: "─┼─"), .dim)
     }
 
-    /// One row of values.
-    public static func row(_ values: [String?], of set: RecordedResultSet, widths: [Int], cap: Int) -> StyledLine {
+    /// Row `index` of the set; cells `marks` says differ are in the `difference` style.
+    public static func row(
+        _ index: Int, of set: RecordedResultSet, widths: [Int], cap: Int,
+        marks: CellDifferences.Side = CellDifferences.Side()
+    ) -> StyledLine {
+        let values = set.rows[index]
         var line = StyledLine()
-        for (index, width) in widths.enumerated() {
-            if index > 0 { line.append(self.separator, .dim) }
+        for (column, width) in widths.enumerated() {
+            if column > 0 { line.append(self.separator, .dim) }
             let columnWidth = min(width, cap)
-            let right = index < set.columnTypes.count && self.isNumeric(set.columnTypes[index])
-            guard index < values.count else {
-                line.append(String(repeating: " ", count: columnWidth))
+            let right = column < set.columnTypes.count && self.isNumeric(set.columnTypes[column])
+            let marked = marks.isMarked(row: index, column: column)
+            guard column < values.count else {
+                line.append(String(repeating: " ", count: columnWidth), marked ? .difference : .normal)
                 continue
             }
-            if let value = values[index] {
-                line.append(self.fit(TerminalText.escaped(value), width: columnWidth, right: right))
+            if let value = values[column] {
+                line.append(self.cell(value, width: columnWidth, right: right), marked ? .difference : .normal)
             } else {
-                line.append(self.fit(self.nullText, width: columnWidth, right: right), .null)
+                line.append(self.fit(self.nullText, width: columnWidth, right: right), marked ? .difference : .null)
             }
         }
         return line
@@ -73,12 +85,22 @@ public enum ResultTableFormat {
         widths.reduce(0) { $0 + min($1, cap) } + max(widths.count - 1, 0) * 3
     }
 
-    /// `text` cut or padded to exactly `width` columns.
+    /// A value from outside escaped, then cut or padded to exactly `width` columns; only what fits is read.
+    static func cell(_ value: String, width: Int, right: Bool) -> String {
+        let fitted = TerminalText.fitted(value, toWidth: width)
+        return self.padded(fitted.text, width: fitted.width, to: width, right: right)
+    }
+
+    /// `text` (shown as it is: escape it first) cut or padded to exactly `width` columns.
     static func fit(_ text: String, width: Int, right: Bool) -> String {
         let cut = TerminalText.displayWidth(of: text) > width ? TerminalText.truncated(text, toWidth: width) : text
-        let missing = width - TerminalText.displayWidth(of: cut)
-        guard missing > 0 else { return cut }
+        return self.padded(cut, width: TerminalText.displayWidth(of: cut), to: width, right: right)
+    }
+
+    private static func padded(_ text: String, width textWidth: Int, to width: Int, right: Bool) -> String {
+        let missing = width - textWidth
+        guard missing > 0 else { return text }
         let padding = String(repeating: " ", count: missing)
-        return right ? padding + cut : cut + padding
+        return right ? padding + text : text + padding
     }
 }

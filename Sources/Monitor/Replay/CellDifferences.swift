@@ -41,6 +41,17 @@ public struct CellDifferences: Sendable, Equatable {
 
     public init() {}
 
+    /// The marks of every result set a step's recorded and replayed results both have (empty for the others).
+    /// Compares whole values: done once per step where it ran, never while drawing.
+    public static func marks(of step: QueryStep, options: ComparisonOptions) -> [CellDifferences] {
+        guard let recorded = step.recorded, let replayed = step.replayed else { return [] }
+        let recordedSets = recorded.resultSets ?? [recorded.result]
+        let replayedSets = replayed.resultSets ?? [replayed.result]
+        return (0..<min(recordedSets.count, replayedSets.count)).map { index in
+            Self.compute(recorded: recordedSets[index], replayed: replayedSets[index], options: options)
+        }
+    }
+
     public static func compute(
         recorded: RecordedResultSet, replayed: RecordedResultSet, options: ComparisonOptions
     ) -> CellDifferences {

@@ -7,11 +7,11 @@ import Replay
 /// the cells that differ highlighted.
 ///
 /// Table rows are built only when drawn, so a thousand-row result costs only the rows on screen.
-public struct ReplayDetailDocument: Sendable {
+public struct ReplayDetailDocument: Sendable, ScrollableDocument {
     /// A part of the document: lines across the screen, or a recorded/replayed pair.
     enum Section: Sendable {
         case full([StyledLine])
-        case sides(ComparisonSide, ComparisonSide)
+        case sides(LineDocument, LineDocument)
     }
 
     private(set) var sections: [Section] = []
@@ -92,23 +92,27 @@ public struct ReplayDetailDocument: Sendable {
         return nil
     }
 
-    /// Draws the lines from `scroll` into `height` rows from `row`.
-    public func draw(into screen: inout ScreenBuffer, row: Int, height: Int, scroll: DashboardState.Scroll) {
+    /// Draws the lines from `scroll` into `height` rows from `row`; the halves are laid out for the screen width
+    /// the document was made for, from `column`.
+    func draw(
+        into screen: inout ScreenBuffer, row: Int, column: Int, height: Int, width: Int, scroll: DocumentScroll
+    ) {
         guard height > 0 else { return }
         for offset in 0..<height {
             guard let line = self.line(scroll.row + offset) else { break }
             let y = row + offset
             switch line {
             case .full(let text):
-                screen.write(text, row: y, column: 0, width: self.screenWidth, skip: scroll.column)
+                screen.write(text, row: y, column: column, width: min(width, self.screenWidth), skip: scroll.column)
             case .split(let left, let right):
                 if let left {
-                    screen.write(left, row: y, column: 0, width: self.halfWidth, skip: scroll.column)
+                    screen.write(left, row: y, column: column, width: self.halfWidth, skip: scroll.column)
                 }
-                screen.write("│", row: y, column: self.halfWidth + 1, style: .dim)
+                screen.write("│", row: y, column: column + self.halfWidth + 1, style: .dim)
                 if let right {
                     screen.write(
-                        right, row: y, column: self.halfWidth + 3, width: self.halfWidth, skip: scroll.column)
+                        right, row: y, column: column + self.halfWidth + 3, width: self.halfWidth,
+                        skip: scroll.column)
                 }
             }
         }
@@ -117,7 +121,7 @@ public struct ReplayDetailDocument: Sendable {
     // MARK: - Building
 
     static func make(
-        row: ReplayRow, number: Int, of total: Int, isNext: Bool, comparison: ComparisonOptions, width: Int
+        row: ReplayRow, number: Int, of total: Int, isNext: Bool, width: Int
     ) -> ReplayDetailDocument {
         var head: [StyledLine] = []
         let query = row.query
@@ -125,8 +129,8 @@ public struct ReplayDetailDocument: Sendable {
         title.append("Query \(number) of \(total)", .columnHeader)
         var facts = " · #\(query.queryNumber) in the session · event \(row.eventNumber) · recorded "
         facts += DisplayText.clock(row.timestamp, milliseconds: true) + " UTC · \(query.queryProtocol.rawValue) protocol"
-        if let name = query.statementName, !name.isEmpty { facts += " · statement \"\(TerminalText.escaped(name))\"" }
-        if let portal = query.portalName, !portal.isEmpty { facts += " · portal \"\(TerminalText.escaped(portal))\"" }
+        if let name = query.statementName, !name.isEmpty { facts += " · statement \"\(DisplayText.clean(name))\"" }
+        if let portal = query.portalName, !portal.isEmpty { facts += " · portal \"\(DisplayText.clean(portal))\"" }
         if query.redacted { facts += " · password masked" }
         title.append(facts, .dim)
         head.append(title)
@@ -134,48 +138,35 @@ public struct ReplayDetailDocument: Sendable {
 
         head.append(StyledLine())
         head.append(StyledLine("SQL", .columnHeader))
-        for line in DetailDocument.sqlLines(query.sql) {
-            for piece in DetailDocument.wrap(line, width: max(width - 2, 10)) {
-                head.append(StyledLine("  " + piece))
-            }
-        }
+        head += DetailDocument.sqlLines(query.sql, width: width)
         if let parameters = query.parameters, !parameters.isEmpty {
             head.append(StyledLine())
             head.append(StyledLine("Parameters", .columnHeader))
-            for (index, parameter) in parameters.enumerated() {
-                var line = StyledLine("  $\(index + 1) = ")
-                if let value = parameter.value {
-                    line.append("'" + TerminalText.escaped(value) + "'")
-                    if parameter.format == .binary { line.append(" (binary, base64)", .dim) }
-                } else {
-                    line.append(ResultTableFormat.nullText, .null)
-                }
-                head.append(line)
-            }
+            head += DetailDocument.parameterLines(parameters)
         }
         head.append(StyledLine())
         // Side by side, the two tables start on the same line and cells are cut at the pane's cap; one above the
         // other, no padding is needed and cells show up to the detail's cap.
         let narrow = self.comparisonSections(
-            row: row, comparison: comparison, sql: query.sql, cap: ResultTableFormat.paneCellCap, aligned: false)
+            row: row, sql: query.sql, cap: ResultTableFormat.paneCellCap, aligned: false)
         if ReplayDetailDocument(sections: narrow, screenWidth: width).sideBySide {
             let aligned = self.comparisonSections(
-                row: row, comparison: comparison, sql: query.sql, cap: ResultTableFormat.paneCellCap, aligned: true)
+                row: row, sql: query.sql, cap: ResultTableFormat.paneCellCap, aligned: true)
             return ReplayDetailDocument(sections: [.full(head)] + aligned, screenWidth: width, sideBySide: true)
         }
         let stacked = self.comparisonSections(
-            row: row, comparison: comparison, sql: query.sql, cap: ResultTableFormat.detailCellCap, aligned: false)
+            row: row, sql: query.sql, cap: ResultTableFormat.detailCellCap, aligned: false)
         return ReplayDetailDocument(sections: [.full(head)] + stacked, screenWidth: width, sideBySide: false)
     }
 
     /// The recorded and replayed results, one section per result set.
     static func comparisonSections(
-        row: ReplayRow, comparison: ComparisonOptions, sql: String, cap: Int, aligned: Bool
+        row: ReplayRow, sql: String, cap: Int, aligned: Bool
     ) -> [Section] {
         let recorded = row.recorded
         let replayed = row.step?.replayed
-        var left = ComparisonSide()
-        var right = ComparisonSide()
+        var left = LineDocument()
+        var right = LineDocument()
         left.append(self.sideTitle("Recorded", recorded))
         right.append(self.sideTitle("Replayed", replayed))
         var leftIntro: [StyledLine] = []
@@ -192,7 +183,7 @@ public struct ReplayDetailDocument: Sendable {
             } else {
                 text = "  Not replayed yet."
             }
-            rightIntro.append(StyledLine(TerminalText.escaped(text), row.failure != nil ? .failure : .dim))
+            rightIntro.append(StyledLine(DisplayText.clean(text), row.failure != nil ? .failure : .dim))
         }
         if let error = recorded?.error { leftIntro += Self.indented(ResultDocument.errorLines(error, sql: sql)) }
         if let error = replayed?.error { rightIntro += Self.indented(ResultDocument.errorLines(error, sql: sql)) }
@@ -213,10 +204,8 @@ public struct ReplayDetailDocument: Sendable {
                 return result?.error == nil || !set.columns.isEmpty
             }
             guard hasRows(recordedSet, recorded) || hasRows(replayedSet, replayed) else { continue }
-            var marks = CellDifferences()
-            if let recordedSet, let replayedSet {
-                marks = CellDifferences.compute(recorded: recordedSet, replayed: replayedSet, options: comparison)
-            }
+            // Worked out once, where the step ran (comparing cells reads whole values).
+            let marks = index < row.marks.count ? row.marks[index] : CellDifferences()
             var leftHead: [StyledLine] = []
             var rightHead: [StyledLine] = []
             if setCount > 1 {
@@ -227,19 +216,39 @@ public struct ReplayDetailDocument: Sendable {
             left.append(lines: leftHead)
             right.append(lines: rightHead)
             if let recordedSet, hasRows(recordedSet, recorded) {
-                left.appendSet(recordedSet, marks: marks.recorded, cap: cap, recorded: true)
+                Self.appendSet(recordedSet, to: &left, marks: marks.recorded, cap: cap, recorded: true)
             }
             if let replayedSet, hasRows(replayedSet, replayed) {
-                right.appendSet(replayedSet, marks: marks.replayed, cap: cap, recorded: false)
+                Self.appendSet(replayedSet, to: &right, marks: marks.replayed, cap: cap, recorded: false)
             }
             sections.append(.sides(left, right))
-            left = ComparisonSide()
-            right = ComparisonSide()
+            left = LineDocument()
+            right = LineDocument()
         }
         if sections.isEmpty || left.lineCount > 0 || right.lineCount > 0 {
             sections.append(.sides(left, right))
         }
         return sections
+    }
+
+    /// A result set on one side: its table (or `→ No result set · TAG`), then a note on rows not kept.
+    static func appendSet(
+        _ set: RecordedResultSet, to side: inout LineDocument, marks: CellDifferences.Side, cap: Int, recorded: Bool
+    ) {
+        guard !set.columns.isEmpty || !set.rows.isEmpty else {
+            side.append(StyledLine("  → No result set · " + DisplayText.clean(set.commandTag ?? "done"), .dim))
+            return
+        }
+        side.appendTable(set, cap: cap, indent: 2, marks: marks)
+        let hidden = set.rowCount - set.rows.count
+        if hidden > 0 {
+            let noun = hidden == 1 ? "row" : "rows"
+            side.append(
+                StyledLine(
+                    recorded
+                        ? "  … \(DisplayText.count(hidden)) more \(noun) not kept in the file (compared by digest)"
+                        : "  … \(DisplayText.count(hidden)) more \(noun) not kept for display", .dim))
+        }
     }
 
     /// `Recorded · SELECT 3 · 3 rows · 0.41 ms`.
@@ -258,7 +267,7 @@ public struct ReplayDetailDocument: Sendable {
     static func setTitle(index: Int, of count: Int, set: RecordedResultSet?) -> StyledLine {
         var text = "Result set \(index + 1) of \(count)"
         if let set {
-            if let tag = set.commandTag { text += " · " + TerminalText.escaped(tag) }
+            if let tag = set.commandTag { text += " · " + DisplayText.clean(tag) }
             if !set.columns.isEmpty { text += " · " + DisplayText.count(set.rowCount, "row") }
         } else {
             text += " · none"
@@ -275,113 +284,5 @@ public struct ReplayDetailDocument: Sendable {
     static func pad(_ left: inout [StyledLine], _ right: inout [StyledLine]) {
         while left.count < right.count { left.append(StyledLine()) }
         while right.count < left.count { right.append(StyledLine()) }
-    }
-}
-
-/// One side (recorded or replayed) of a comparison: lines and tables, table rows built when asked for.
-struct ComparisonSide: Sendable {
-    enum Block: Sendable {
-        case lines([StyledLine])
-        case table(RecordedResultSet, widths: [Int], cap: Int, marks: CellDifferences.Side)
-    }
-
-    private(set) var blocks: [Block] = []
-    private(set) var lineCount = 0
-    private(set) var width = 0
-
-    mutating func append(_ line: StyledLine) {
-        self.append(lines: [line])
-    }
-
-    mutating func append(lines: [StyledLine]) {
-        guard !lines.isEmpty else { return }
-        if case .lines(let existing) = self.blocks.last {
-            self.blocks[self.blocks.count - 1] = .lines(existing + lines)
-        } else {
-            self.blocks.append(.lines(lines))
-        }
-        self.lineCount += lines.count
-        self.width = max(self.width, lines.map(\.width).max() ?? 0)
-    }
-
-    /// A result set: its table (or `→ No result set · TAG`), then a note on rows not kept.
-    mutating func appendSet(_ set: RecordedResultSet, marks: CellDifferences.Side, cap: Int, recorded: Bool) {
-        guard !set.columns.isEmpty || !set.rows.isEmpty else {
-            self.append(StyledLine("  → No result set · " + TerminalText.escaped(set.commandTag ?? "done"), .dim))
-            return
-        }
-        let widths = ResultTableFormat.columnWidths(of: set)
-        self.blocks.append(.table(set, widths: widths, cap: cap, marks: marks))
-        self.lineCount += 2 + set.rows.count
-        self.width = max(self.width, 2 + ResultTableFormat.tableWidth(widths: widths, cap: cap))
-        let hidden = set.rowCount - set.rows.count
-        if hidden > 0 {
-            let noun = hidden == 1 ? "row" : "rows"
-            self.append(
-                StyledLine(
-                    recorded
-                        ? "  … \(DisplayText.count(hidden)) more \(noun) not kept in the file (compared by digest)"
-                        : "  … \(DisplayText.count(hidden)) more \(noun) not kept for display", .dim))
-        }
-    }
-
-    func line(_ index: Int) -> StyledLine? {
-        guard index >= 0 else { return nil }
-        var offset = index
-        for block in self.blocks {
-            switch block {
-            case .lines(let lines):
-                if offset < lines.count { return lines[offset] }
-                offset -= lines.count
-            case .table(let set, let widths, let cap, let marks):
-                let count = 2 + set.rows.count
-                if offset < count {
-                    return Self.tableLine(offset, set: set, widths: widths, cap: cap, marks: marks)
-                }
-                offset -= count
-            }
-        }
-        return nil
-    }
-
-    /// The header, the rule, or a row of a table, with marked cells in the `difference` style.
-    static func tableLine(_ index: Int, set: RecordedResultSet, widths: [Int], cap: Int, marks: CellDifferences.Side)
-        -> StyledLine
-    {
-        var line = StyledLine("  ")
-        switch index {
-        case 0:
-            for (column, width) in widths.enumerated() {
-                if column > 0 { line.append(ResultTableFormat.separator, .dim) }
-                let name = column < set.columns.count ? TerminalText.escaped(set.columns[column]) : ""
-                let style: CellStyle = marks.columns.contains(column) ? .difference : .columnHeader
-                line.append(ResultTableFormat.fit(name, width: min(width, cap), right: false), style)
-            }
-        case 1:
-            line.spans += ResultTableFormat.rule(widths: widths, cap: cap).spans
-        default:
-            let rowIndex = index - 2
-            let values = set.rows[rowIndex]
-            for (column, width) in widths.enumerated() {
-                if column > 0 { line.append(ResultTableFormat.separator, .dim) }
-                let columnWidth = min(width, cap)
-                let right = column < set.columnTypes.count && ResultTableFormat.isNumeric(set.columnTypes[column])
-                let marked = marks.isMarked(row: rowIndex, column: column)
-                guard column < values.count else {
-                    line.append(String(repeating: " ", count: columnWidth), marked ? .difference : .normal)
-                    continue
-                }
-                if let value = values[column] {
-                    line.append(
-                        ResultTableFormat.fit(TerminalText.escaped(value), width: columnWidth, right: right),
-                        marked ? .difference : .normal)
-                } else {
-                    line.append(
-                        ResultTableFormat.fit(ResultTableFormat.nullText, width: columnWidth, right: right),
-                        marked ? .difference : .null)
-                }
-            }
-        }
-        return line
     }
 }

@@ -74,7 +74,7 @@ actor ReplayDriver {
         }
     }
 
-    private func perform(_ command: ReplayCommand, id: Int, path: String, loaded: LoadedReplay) async {
+    private func perform(_ command: ReplayViewCommand, id: Int, path: String, loaded: LoadedReplay) async {
         let session = loaded.session
         func send(_ event: ReplayViewEvent) {
             self.post(.replay(id: id, event))
@@ -97,7 +97,8 @@ actor ReplayDriver {
                 }
                 let elapsed = ContinuousClock.now - start
                 let (seconds, attoseconds) = elapsed.components
-                send(.stepped(query, elapsedMS: Double(seconds) * 1000 + Double(attoseconds) / 1e15))
+                let marks = CellDifferences.marks(of: query, options: session.options.comparison)
+                send(.stepped(query, elapsedMS: Double(seconds) * 1000 + Double(attoseconds) / 1e15, marks: marks))
             } catch {
                 send(.stepFailed(error.description))
             }

@@ -61,6 +61,8 @@ public struct ReplayRow: Sendable, Equatable {
     public var recorded: RecordedResult?
     /// The replay's verdict, once it ran (or was skipped).
     public var step: QueryStep?
+    /// Which cells differ, per result set (`CellDifferences.marks(of:options:)`), once it ran.
+    public var marks: [CellDifferences] = []
     /// Why the step could not run (the connection broke); it can be tried again.
     public var failure: String?
     /// Running stops before this query.

@@ -5,12 +5,15 @@ import Replay
 /// A query's verdict in words, as the replay view's lower pane and the detail show it: whether it matched, and if
 /// not, the first difference with both values (the headless replay's wording).
 enum ReplayVerdict {
+    /// The headless replay's wording of errors and differences, bounded as it is.
+    private static let printer = ReplayPrinter(options: ReplayPrinter.Options(color: false))
+
     static func lines(_ row: ReplayRow, isNext: Bool) -> [StyledLine] {
         var lines: [StyledLine] = []
         let status = row.status
         guard let step = row.step else {
             if let failure = row.failure {
-                lines.append(StyledLine("! Could not run: " + TerminalText.escaped(failure), .failure))
+                lines.append(StyledLine("! Could not run: " + DisplayText.clean(failure), .failure))
             } else {
                 lines.append(
                     StyledLine(isNext ? "▶ Not replayed yet: it runs next (n)." : "· Not replayed yet.", .dim))
@@ -21,16 +24,16 @@ enum ReplayVerdict {
         switch status {
         case .skipped:
             lines.append(
-                StyledLine("⊘ Not executed: " + TerminalText.escaped(step.skipReason ?? "skipped"), .dim))
+                StyledLine("⊘ Not executed: " + DisplayText.clean(step.skipReason ?? "skipped"), .dim))
         case .matched where !step.executed:
             let note = step.notes.first ?? "not executed, as recorded"
-            lines.append(StyledLine("✓ " + TerminalText.escaped(note.prefix(1).uppercased() + note.dropFirst()), .success))
+            lines.append(StyledLine("✓ " + DisplayText.clean(note.prefix(1).uppercased() + note.dropFirst()), .success))
             return lines
         case .matched:
             lines.append(StyledLine("✓ Results match recorded data (\(Self.matchText(step)))", .success))
         case .mismatched, .error:
             if let error = step.replayed?.error, status == .error {
-                lines.append(StyledLine("! Query failed: " + TerminalText.escaped(ValueText.error(error)), .failure))
+                lines.append(StyledLine("! Query failed: " + Self.printer.errorText(error), .failure))
             }
             lines += self.differenceLines(step, status: status)
         case .notCompared:
@@ -45,7 +48,7 @@ enum ReplayVerdict {
             lines.append(StyledLine(Self.durations(step), .dim))
         }
         for note in step.notes where !note.hasPrefix("no recorded result") {
-            lines.append(StyledLine("ℹ " + TerminalText.escaped(note), .dim))
+            lines.append(StyledLine("ℹ " + DisplayText.clean(note), .dim))
         }
         return lines
     }
@@ -55,17 +58,12 @@ enum ReplayVerdict {
         guard let difference = step.difference else {
             return status == .error ? [] : [StyledLine("✗ Results differ", .failure)]
         }
-        let location = difference.location
-        var head = "✗ Results differ: "
-        if location.isEmpty {
-            head += difference.subject
-        } else {
-            head += difference.kind == .value ? location : "\(location): \(difference.subject)"
-        }
+        // The headless replay's words, and its window around the first difference of two long values.
+        let values = Self.printer.differenceValues(difference)
         var lines = [
-            StyledLine(TerminalText.escaped(head), .failure),
-            StyledLine([Span("   recorded: ", .dim), Span(TerminalText.escaped(difference.recorded))]),
-            StyledLine([Span("   replayed: ", .dim), Span(TerminalText.escaped(difference.replayed))]),
+            StyledLine("✗ " + DisplayText.clean(ReplayPrinter.differenceHeadline(difference)), .failure),
+            StyledLine([Span("   recorded: ", .dim), Span(values.recorded)]),
+            StyledLine([Span("   replayed: ", .dim), Span(values.replayed)]),
         ]
         if step.differingRows > 1 {
             lines.append(StyledLine("   (\(step.differingRows) of the compared rows differ)", .dim))
@@ -89,14 +87,14 @@ enum ReplayVerdict {
     static func matchText(_ step: QueryStep) -> String {
         guard let recorded = step.recorded else { return "" }
         if let error = recorded.error {
-            return error.code.isEmpty ? "same error" : "same error " + TerminalText.escaped(error.code)
+            return error.code.isEmpty ? "same error" : "same error " + DisplayText.clean(error.code)
         }
         let sets = recorded.resultSets ?? [recorded.result]
         if sets.count > 1 { return "\(sets.count) result sets" }
         if !recorded.result.columns.isEmpty || recorded.result.rowCount > 0 {
             return ValueText.rows(recorded.result.rowCount)
         }
-        return recorded.result.commandTag.map { TerminalText.escaped($0) } ?? "no result set"
+        return recorded.result.commandTag.map { DisplayText.clean($0) } ?? "no result set"
     }
 
     /// A result in one line: `SELECT 3 · 3 rows · 0.41 ms`, `ERROR 42P01: ...`.
@@ -106,11 +104,11 @@ enum ReplayVerdict {
         }
         var parts: [String] = []
         if let error = result.error {
-            parts.append(TerminalText.escaped(ValueText.error(error)))
+            parts.append(Self.printer.errorText(error))
         } else {
             let sets = result.resultSets ?? [result.result]
             if sets.count > 1 { parts.append("\(sets.count) result sets") }
-            if let tag = result.result.commandTag { parts.append(TerminalText.escaped(tag)) }
+            if let tag = result.result.commandTag { parts.append(DisplayText.clean(tag)) }
             if !result.result.columns.isEmpty { parts.append(DisplayText.count(result.result.rowCount, "row")) }
         }
         parts.append(DisplayText.duration(milliseconds: result.durationMS))
@@ -121,11 +119,11 @@ enum ReplayVerdict {
     static func cell(_ result: RecordedResult?) -> (text: String, style: CellStyle) {
         guard let result else { return ("", .dim) }
         if let error = result.error {
-            return ("✗ " + TerminalText.escaped(error.code.isEmpty ? "error" : error.code), .failure)
+            return ("✗ " + DisplayText.clean(error.code.isEmpty ? "error" : error.code), .failure)
         }
         let sets = result.resultSets ?? [result.result]
         if sets.count > 1 { return ("\(sets.count) sets", .normal) }
         if !result.result.columns.isEmpty { return (DisplayText.count(result.result.rowCount, "row"), .normal) }
-        return (TerminalText.escaped(result.result.commandTag ?? "done"), .normal)
+        return (DisplayText.clean(result.result.commandTag ?? "done"), .normal)
     }
 }

@@ -3,7 +3,7 @@ import Replay
 
 /// What the replay view asks of its replay session. The reducer returns these; a `ReplayDriver` carries them out
 /// one after the other, off the terminal thread, and answers with `ReplayViewEvent`s.
-public enum ReplayCommand: Sendable, Equatable {
+public enum ReplayViewCommand: Sendable, Equatable {
     /// Open the connection (and the `--rollback` transaction).
     case connect
     /// Execute the next query (activities before it are passed over: they are shown, never sent).
@@ -25,8 +25,10 @@ public enum ReplayViewEvent: Sendable, Equatable {
     case connected
     /// The target could not be reached (the message masks the password).
     case connectionFailed(String)
-    /// A query was executed (or skipped), taking `elapsedMS` of wall time.
-    case stepped(QueryStep, elapsedMS: Double)
+    /// A query was executed (or skipped), taking `elapsedMS` of wall time; `marks` are its cells that differ, per
+    /// result set (`CellDifferences.marks(of:options:)`), worked out where the step ran: comparing cells reads whole
+    /// values, which the terminal thread must never do.
+    case stepped(QueryStep, elapsedMS: Double, marks: [CellDifferences])
     /// Nothing was left to execute.
     case reachedEnd
     /// The step could not run: the connection is gone (or `--rollback` could not be kept).

@@ -56,9 +56,9 @@ public enum ReplayViewRenderer {
 
         var line = StyledLine()
         line.append(width >= 60 ? " pgreel replay " : " replay ", .statusWarning)
-        let target = TerminalText.escaped(state.target)
+        let target = DisplayText.clean(state.target)
         let source = " (" + state.targetSource + ")"
-        let file = " " + TerminalText.escaped(state.fileName) + "  → "
+        let file = " " + DisplayText.clean(state.fileName) + "  → "
         let fixed = line.width + TerminalText.displayWidth(of: file)
         let room = width - fixed
         line.append(file, .statusBar)
@@ -84,15 +84,7 @@ public enum ReplayViewRenderer {
         let activity = self.activityText(state)
         right.append(activity.text + " ", activity.warning ? .statusWarning : .statusBar)
 
-        var left = ""
-        for item in items {
-            let next = left.isEmpty ? " " + item : left + "  " + item
-            guard TerminalText.displayWidth(of: next) + 1 + right.width <= width else { break }
-            left = next
-        }
-        screen.write(left, row: 1, column: 0, style: .statusBar)
-        let rightColumn = max(width - right.width, TerminalText.displayWidth(of: left) + 1)
-        screen.write(right, row: 1, column: rightColumn)
+        DashboardRenderer.drawStatusLine(items, separator: "  ", right: right, row: 1, into: &screen)
     }
 
     static func safetyText(_ safety: ReplayOptions.Safety) -> String {
@@ -171,7 +163,7 @@ public enum ReplayViewRenderer {
             return
         }
         for offset in 0..<max(frame.height, 0) {
-            let index = state.listTop + offset
+            let index = state.list.top + offset
             guard index < state.rows.count else { break }
             let row = frame.top + offset
             self.drawRow(state, index: index, columns: columns, row: row, into: &screen)
@@ -243,11 +235,9 @@ public enum ReplayViewRenderer {
         var lines = ReplayVerdict.lines(row, isNext: isNext).flatMap { self.wrapped($0, width: frame.width - 1) }
         if lines.count < frame.height {
             lines.append(StyledLine())
-            for line in DetailDocument.sqlLines(row.query.sql) {
-                for piece in DetailDocument.wrap(line, width: max(frame.width - 2, 10)) {
-                    lines.append(StyledLine("  " + piece, .dim))
-                }
-            }
+            // Only as much SQL as the pane has rows for is read.
+            let sql = TextLines.wrapped(row.query.sql, width: max(frame.width - 2, 10), maxLines: frame.height)
+            lines += sql.lines.map { StyledLine("  " + $0, .dim) }
         }
         for (offset, line) in lines.prefix(frame.height).enumerated() {
             screen.write(line, row: frame.top + offset, column: 1, width: frame.width - 1)
@@ -259,26 +249,17 @@ public enum ReplayViewRenderer {
     static func wrapped(_ line: StyledLine, width: Int) -> [StyledLine] {
         guard line.width > width, width >= 10 else { return [line] }
         let style = line.spans.first?.style ?? .normal
-        return DetailDocument.wrap(line.plainText, width: width).map { StyledLine($0, style) }
+        return TextLines.wrap(line.plainText, width: width).map { StyledLine($0, style) }
     }
 
     // MARK: - The detail
 
     static func drawDetail(_ state: ReplayViewState, rows: Range<Int>, into screen: inout ScreenBuffer) {
-        guard !rows.isEmpty, let document = state.detailDocument() else { return }
-        let width = screen.size.columns
-        let height = rows.count - 1
-        var scroll = state.detailScroll
-        scroll.row = min(scroll.row, max(document.lineCount - height, 0))
-        scroll.column = min(scroll.column, max(document.width - width, 0))
-        var info = "Esc back · ↑↓ PgUp PgDn ←→ scroll"
-        if document.lineCount > height {
-            info += " · lines \(scroll.row + 1)–\(min(scroll.row + height, document.lineCount)) of \(document.lineCount)"
-        }
-        info += document.sideBySide ? " · side by side" : ""
-        DashboardRenderer.drawTitle(
-            "Replay detail", info: info, focused: true, labels: [], row: rows.lowerBound, width: width, into: &screen)
-        document.draw(into: &screen, row: rows.lowerBound + 1, height: height, scroll: scroll)
+        guard let document = state.detailDocument() else { return }
+        DetailView.draw(
+            document, title: "Replay detail", info: "Esc back · ↑↓ PgUp PgDn ←→ scroll",
+            suffix: document.sideBySide ? " · side by side" : "", scroll: state.detailScroll, rows: rows,
+            into: &screen)
     }
 
     // MARK: - Footer
@@ -312,8 +293,8 @@ public enum ReplayViewRenderer {
         KeyHint.draw(hints, row: row, into: &screen)
     }
 
-    static let helpLines: [StyledLine] = {
-        let keys: [(String, String)] = [
+    static let helpLines = KeyHint.helpLines(
+        [
             ("n  Space", "execute the next query (▶)"),
             ("r", "run to the end (stops at a breakpoint)"),
             ("m", "run to the next mismatch or error"),
@@ -327,13 +308,9 @@ public enum ReplayViewRenderer {
             ("↑ ↓  j k", "select; PgUp PgDn Home End"),
             ("w", "write the JSON report beside the file"),
             ("q  Esc", "close the replay"),
-        ]
-        var lines = keys.map { key, text in
-            StyledLine([Span(TerminalText.padded(key, toWidth: 12), .key), Span(text, .overlay)])
-        }
-        lines.append(StyledLine(""))
-        lines.append(StyledLine("· pending  ▶ next  ✓ matched  ✗ mismatched  ! error", .overlay))
-        lines.append(StyledLine("⊘ skipped  ? not compared (no recorded result)  ● breakpoint", .overlay))
-        return lines
-    }()
+        ], keyWidth: 12,
+        notes: [
+            "· pending  ▶ next  ✓ matched  ✗ mismatched  ! error",
+            "⊘ skipped  ? not compared (no recorded result)  ● breakpoint",
+        ])
 }

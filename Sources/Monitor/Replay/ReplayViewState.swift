@@ -4,7 +4,7 @@ import Replay
 
 /// The step-through replay of one session file, as one value: the recorded queries with their verdicts, the
 /// selection, what is running. Changed only by `handle(_:)` (keys) and `apply(_:)` (what the replay session did),
-/// which are pure and return the `ReplayCommand`s to carry out; `ReplayViewRenderer` draws it.
+/// which are pure and return the `ReplayViewCommand`s to carry out; `ReplayViewRenderer` draws it.
 ///
 /// A run (`r`, `m`) is a chain of single steps: each `stepped` event decides whether the next step follows, so Esc,
 /// a breakpoint or a mismatch stops it between two queries and keys keep working while one executes.
@@ -113,12 +113,12 @@ public struct ReplayViewState: Sendable, Equatable {
     public private(set) var stopRequested = false
     /// Steps asked for (`n`) while connecting or while a step ran: each follows the one before.
     public private(set) var queuedSteps = 0
-    public private(set) var selected = 0
-    public private(set) var listTop = 0
+    /// The selected query and the first one the list shows.
+    public private(set) var list = ListViewport()
     /// The selection moves to each query as it is replayed (until the user moves it).
     public private(set) var follow = true
     public private(set) var overlay: Overlay?
-    public private(set) var detailScroll = DashboardState.Scroll()
+    public private(set) var detailScroll = DocumentScroll()
     public private(set) var notice: Notice?
     /// `q` was pressed: the connection closes, then the view goes.
     public private(set) var isLeaving = false
@@ -175,6 +175,9 @@ public struct ReplayViewState: Sendable, Equatable {
         return base + ".replay.json"
     }
 
+    /// The selected query's index in `rows`.
+    public var selected: Int { self.list.selected }
+
     public var selectedRow: ReplayRow? {
         self.rows.indices.contains(self.selected) ? self.rows[self.selected] : nil
     }
@@ -183,13 +186,13 @@ public struct ReplayViewState: Sendable, Equatable {
 
     public mutating func resize(to size: ScreenSize) {
         self.size = size
-        self.adjustTop()
+        self.list.reveal(count: self.rows.count, height: self.listHeight)
         self.clampDetailScroll()
     }
 
     // MARK: - Reducer: keys
 
-    public mutating func handle(_ key: DashboardKey) -> [ReplayCommand] {
+    public mutating func handle(_ key: ViewKey) -> [ReplayViewCommand] {
         guard !self.isLeaving else { return [] }
         self.notice = nil
         switch self.overlay {
@@ -215,7 +218,7 @@ public struct ReplayViewState: Sendable, Equatable {
         }
     }
 
-    private mutating func handleMain(_ key: DashboardKey) -> [ReplayCommand] {
+    private mutating func handleMain(_ key: ViewKey) -> [ReplayViewCommand] {
         switch key {
         case .character("n"), .character(" "): return self.step()
         case .character("r"): return self.startRun(.toEnd)
@@ -231,7 +234,7 @@ public struct ReplayViewState: Sendable, Equatable {
                 self.overlay = nil
             } else if self.selectedRow != nil {
                 self.overlay = .detail
-                self.detailScroll = DashboardState.Scroll()
+                self.detailScroll = DocumentScroll()
             }
         case .escape:
             if self.run != nil || self.queuedSteps > 0 {
@@ -249,51 +252,34 @@ public struct ReplayViewState: Sendable, Equatable {
             } else {
                 return self.leave()
             }
-        case .up, .character("k"): self.moveSelection(by: -1)
-        case .down, .character("j"): self.moveSelection(by: 1)
-        case .pageUp, .control("b"): self.moveSelection(by: -max(self.layout.list.height - 1, 1))
-        case .pageDown, .control("f"): self.moveSelection(by: max(self.layout.list.height - 1, 1))
-        case .home, .character("g"): self.select(0)
-        case .end, .character("G"): self.select(self.rows.count - 1)
         case .mouse(let action): self.handleMouse(action)
-        default: break
+        default:
+            if let move = ListViewport.Move(key, page: max(self.layout.list.height - 1, 1)) {
+                self.moveSelection(move)
+            }
         }
         return []
     }
 
     /// Scroll keys of the detail; true when the key was one.
-    private mutating func handleDetail(_ key: DashboardKey) -> Bool {
-        let rows = max(self.layout.overlayRows.count - 1, 1)
-        let document = self.detailDocument()
-        let rowLimit = (document?.lineCount ?? 0) - rows
-        let columnLimit = (document?.width ?? 0) - self.size.columns
-        var scroll = self.detailScroll
-        switch key {
-        case .escape, .character("q"):
+    private mutating func handleDetail(_ key: ViewKey) -> Bool {
+        if key == .escape || key == .character("q") {
             if self.run != nil || self.queuedSteps > 0, key == .escape { return false }
             self.overlay = nil
-        case .up, .character("k"): scroll.row = DashboardState.clamp(scroll.row, by: -1, limit: rowLimit)
-        case .down, .character("j"): scroll.row = DashboardState.clamp(scroll.row, by: 1, limit: rowLimit)
-        case .pageUp, .control("b"): scroll.row = DashboardState.clamp(scroll.row, by: -max(rows - 1, 1), limit: rowLimit)
-        case .pageDown, .control("f"):
-            scroll.row = DashboardState.clamp(scroll.row, by: max(rows - 1, 1), limit: rowLimit)
-        case .home, .character("g"): scroll = DashboardState.Scroll()
-        case .end, .character("G"): scroll.row = max(rowLimit, 0)
-        case .left, .character("h"):
-            scroll.column = DashboardState.clamp(scroll.column, by: -DashboardState.horizontalStep, limit: columnLimit)
-        case .right, .character("l"):
-            scroll.column = DashboardState.clamp(scroll.column, by: DashboardState.horizontalStep, limit: columnLimit)
-        case .mouse(let action) where action.kind == .wheelUp:
-            scroll.row = DashboardState.clamp(scroll.row, by: -3, limit: rowLimit)
-        case .mouse(let action) where action.kind == .wheelDown:
-            scroll.row = DashboardState.clamp(scroll.row, by: 3, limit: rowLimit)
-        case .mouse:
-            break
-        default:
-            return false
+            return true
         }
-        self.detailScroll = scroll
-        return true
+        return self.detailScroll.handle(key, page: max(self.detailRows - 1, 1), within: self.detailLimits)
+    }
+
+    /// Rows the detail shows (under its title).
+    private var detailRows: Int { max(self.layout.overlayRows.count - 1, 1) }
+
+    /// How far the detail of the selected query can scroll.
+    private var detailLimits: DocumentScroll.Limits {
+        guard let document = self.detailDocument() else {
+            return DocumentScroll.Limits(rows: -self.detailRows, columns: -self.size.columns)
+        }
+        return DocumentScroll.Limits(document, viewRows: self.detailRows, viewColumns: self.size.columns)
     }
 
     /// The detail of the selected query as it is drawn at the current width.
@@ -301,7 +287,7 @@ public struct ReplayViewState: Sendable, Equatable {
         guard let row = self.selectedRow else { return nil }
         return ReplayDetailDocument.make(
             row: row, number: self.selected + 1, of: self.rows.count, isNext: self.selected == self.nextRow,
-            comparison: self.comparison, width: self.size.columns)
+            width: self.size.columns)
     }
 
     // MARK: Actions
@@ -309,7 +295,7 @@ public struct ReplayViewState: Sendable, Equatable {
     /// The most `n` presses kept while a query runs.
     static let maximumQueuedSteps = 1000
 
-    private mutating func step() -> [ReplayCommand] {
+    private mutating func step() -> [ReplayViewCommand] {
         // n pressed faster than queries run (or before the connection is up) is not lost: it waits its turn.
         if self.run == nil, self.nextRow != nil {
             switch self.work {
@@ -327,7 +313,7 @@ public struct ReplayViewState: Sendable, Equatable {
         return [.step]
     }
 
-    private mutating func startRun(_ mode: RunMode) -> [ReplayCommand] {
+    private mutating func startRun(_ mode: RunMode) -> [ReplayViewCommand] {
         guard let next = self.readyRow() else { return [] }
         self.run = mode
         self.stopRequested = false
@@ -336,7 +322,7 @@ public struct ReplayViewState: Sendable, Equatable {
         return [.step]
     }
 
-    private mutating func skip() -> [ReplayCommand] {
+    private mutating func skip() -> [ReplayViewCommand] {
         guard let next = self.readyRow() else { return [] }
         self.work = .skipping(row: next)
         self.follow = true
@@ -375,7 +361,7 @@ public struct ReplayViewState: Sendable, Equatable {
         self.breakpointCount += self.rows[self.selected].breakpoint ? 1 : -1
     }
 
-    private mutating func restart() -> [ReplayCommand] {
+    private mutating func restart() -> [ReplayViewCommand] {
         if let work = self.work {
             self.notice = Notice(text: Self.busyText(work, running: self.run != nil), isWarning: true)
             return []
@@ -385,7 +371,7 @@ public struct ReplayViewState: Sendable, Equatable {
         return [.restart]
     }
 
-    private mutating func changeSafety() -> [ReplayCommand] {
+    private mutating func changeSafety() -> [ReplayViewCommand] {
         guard self.canChangeSafety else {
             let text =
                 self.work != nil
@@ -404,7 +390,7 @@ public struct ReplayViewState: Sendable, Equatable {
         return [.setSafety(next)]
     }
 
-    private mutating func writeReport() -> [ReplayCommand] {
+    private mutating func writeReport() -> [ReplayViewCommand] {
         guard self.rows.contains(where: { $0.step != nil }) else {
             self.notice = Notice(text: "Nothing replayed yet: no report to write.", isWarning: true)
             return []
@@ -412,7 +398,7 @@ public struct ReplayViewState: Sendable, Equatable {
         return [.writeReport(path: self.reportPath, report: self.report())]
     }
 
-    private mutating func leave() -> [ReplayCommand] {
+    private mutating func leave() -> [ReplayViewCommand] {
         self.isLeaving = true
         self.run = nil
         self.queuedSteps = 0
@@ -423,43 +409,33 @@ public struct ReplayViewState: Sendable, Equatable {
 
     // MARK: Selection
 
-    private mutating func moveSelection(by steps: Int) {
-        guard !self.rows.isEmpty else { return }
-        self.select(min(max(self.selected + steps, 0), self.rows.count - 1))
-    }
+    /// Rows the list shows.
+    private var listHeight: Int { max(self.layout.list.height, 1) }
 
-    private mutating func select(_ index: Int) {
+    /// The user moves the selection: it no longer follows the replay.
+    private mutating func moveSelection(_ move: ListViewport.Move) {
         guard !self.rows.isEmpty else { return }
-        self.selected = min(max(index, 0), self.rows.count - 1)
+        self.list.apply(move, count: self.rows.count, height: self.listHeight)
         self.follow = false
-        self.detailScroll = DashboardState.Scroll()
-        self.adjustTop()
-    }
-
-    /// Keeps the selection within the list's window.
-    private mutating func adjustTop() {
-        let height = max(self.layout.list.height, 1)
-        if self.selected < self.listTop { self.listTop = self.selected }
-        if self.selected >= self.listTop + height { self.listTop = self.selected - height + 1 }
-        self.listTop = max(min(self.listTop, max(self.rows.count - height, 0)), 0)
+        self.detailScroll = DocumentScroll()
     }
 
     private mutating func clampDetailScroll() {
-        guard self.overlay == .detail, let document = self.detailDocument() else { return }
-        let rows = max(self.layout.overlayRows.count - 1, 1)
-        self.detailScroll.row = min(self.detailScroll.row, max(document.lineCount - rows, 0))
-        self.detailScroll.column = min(self.detailScroll.column, max(document.width - self.size.columns, 0))
+        guard self.overlay == .detail else { return }
+        self.detailScroll = self.detailScroll.clamped(to: self.detailLimits)
     }
 
     private mutating func handleMouse(_ action: MouseAction) {
         let frame = self.layout.list
         switch action.kind {
-        case .wheelUp: self.moveSelection(by: -3)
-        case .wheelDown: self.moveSelection(by: 3)
+        case .wheelUp: self.moveSelection(.by(-3))
+        case .wheelDown: self.moveSelection(.by(3))
         case .press, .doubleClick:
             let offset = action.row - frame.top
-            guard offset >= 0, offset < frame.height, self.listTop + offset < self.rows.count else { return }
-            self.select(self.listTop + offset)
+            guard let index = self.list.row(atOffset: offset, count: self.rows.count, height: frame.height) else {
+                return
+            }
+            self.moveSelection(.to(index))
             if action.kind == .doubleClick {
                 self.overlay = .detail
             }
@@ -468,7 +444,7 @@ public struct ReplayViewState: Sendable, Equatable {
 
     // MARK: - Reducer: what the session did
 
-    public mutating func apply(_ event: ReplayViewEvent) -> [ReplayCommand] {
+    public mutating func apply(_ event: ReplayViewEvent) -> [ReplayViewCommand] {
         switch event {
         case .connected:
             self.connection = .connected
@@ -481,8 +457,8 @@ public struct ReplayViewState: Sendable, Equatable {
             if !self.isLeaving {
                 self.notice = Notice(text: "R tries again · " + reason, isWarning: true)
             }
-        case .stepped(let step, let elapsedMS):
-            return self.stepped(step, elapsedMS: elapsedMS)
+        case .stepped(let step, let elapsedMS, let marks):
+            return self.stepped(step, elapsedMS: elapsedMS, marks: marks)
         case .reachedEnd:
             self.work = nil
             self.run = nil
@@ -524,7 +500,9 @@ public struct ReplayViewState: Sendable, Equatable {
         return []
     }
 
-    private mutating func stepped(_ step: QueryStep, elapsedMS: Double) -> [ReplayCommand] {
+    private mutating func stepped(
+        _ step: QueryStep, elapsedMS: Double, marks: [CellDifferences]
+    ) -> [ReplayViewCommand] {
         let expected: Int?
         switch self.work {
         case .stepping(let row), .skipping(let row): expected = row
@@ -534,6 +512,7 @@ public struct ReplayViewState: Sendable, Equatable {
         guard let index = self.rowIndex(ofItem: step.index, expected: expected) else { return [] }
         self.update(index) { row in
             row.step = step
+            row.marks = marks
             row.failure = nil
         }
         self.lastFailure = nil
@@ -543,9 +522,8 @@ public struct ReplayViewState: Sendable, Equatable {
         self.nextRow = index + 1 < self.rows.count ? index + 1 : nil
         if self.connection != .closed { self.connection = .connected }
         if self.follow {
-            self.selected = index
-            self.detailScroll = DashboardState.Scroll()
-            self.adjustTop()
+            self.list.apply(.to(index), count: self.rows.count, height: self.listHeight)
+            self.detailScroll = DocumentScroll()
         }
         if let run = self.run {
             let status = self.rows[index].status
@@ -562,8 +540,7 @@ public struct ReplayViewState: Sendable, Equatable {
                     self.run = nil
                     self.notice = Notice(text: "Stopped at the breakpoint before query \(next + 1).", isWarning: false)
                     if self.follow {
-                        self.selected = next
-                        self.adjustTop()
+                        self.list.apply(.to(next), count: self.rows.count, height: self.listHeight)
                     }
                 } else {
                     self.work = .stepping(row: next)
@@ -582,7 +559,7 @@ public struct ReplayViewState: Sendable, Equatable {
     }
 
     /// The next of the steps `n` queued, when nothing else runs.
-    private mutating func nextQueuedStep() -> [ReplayCommand] {
+    private mutating func nextQueuedStep() -> [ReplayViewCommand] {
         guard self.queuedSteps > 0, self.work == nil, self.run == nil, !self.isLeaving else { return [] }
         guard let next = self.nextRow else {
             self.queuedSteps = 0
@@ -611,6 +588,7 @@ public struct ReplayViewState: Sendable, Equatable {
     private mutating func reset(at date: Date) {
         for index in self.rows.indices {
             self.rows[index].step = nil
+            self.rows[index].marks = []
             self.rows[index].failure = nil
         }
         self.counts = ReplayStatusCounts()
@@ -627,8 +605,7 @@ public struct ReplayViewState: Sendable, Equatable {
         self.startedAt = date
         self.lastFailure = nil
         self.follow = true
-        self.selected = 0
-        self.listTop = 0
+        self.list = ListViewport()
         if self.overlay == .summary { self.overlay = nil }
     }
 
@@ -669,8 +646,7 @@ public struct ReplayViewState: Sendable, Equatable {
         }
         // The wall time of a replay stepped by hand is mostly the user's: the time spent executing is what says
         // something.
-        return printer.summary(self.summary, files: 1, wallTime: wallTime, failures: failures).map {
-            $0.replacingOccurrences(of: "Wall time:", with: "Time executing:")
-        }
+        return printer.summary(
+            self.summary, files: 1, wallTime: wallTime, failures: failures, timeLabel: "Time executing")
     }
 }

@@ -143,6 +143,8 @@ public struct ScreenBuffer: Sendable, Equatable {
 
     /// Writes a styled line at `row`, `column`, skipping its first `skip` columns (horizontal scrolling) and
     /// writing at most `width` columns. Control characters are shown escaped, as everywhere else in pgreel.
+    /// Only the part of each span that can show is read: at most 16 scalars a column (a text should come cut to
+    /// its place already; this keeps a long one from costing more than a row).
     /// - Returns: the number of columns written.
     @discardableResult
     public mutating func write(_ line: StyledLine, row: Int, column: Int, width: Int? = nil, skip: Int = 0) -> Int {
@@ -152,7 +154,9 @@ public struct ScreenBuffer: Sendable, Equatable {
         var skipped = 0
         let base = row * self.size.columns
         outer: for span in line.spans {
-            for character in TerminalText.escaped(span.text, keepTabs: false) {
+            let columns = max(skip - skipped, 0) + max(limit - x, 0)
+            let head = span.text.head(scalars: columns.multipliedReportingOverflow(by: 16).partialValue + 64)
+            for character in TerminalText.escaped(head.isWhole ? span.text : String(head.text), keepTabs: false) {
                 let characterWidth = TerminalText.displayWidth(of: character)
                 if characterWidth == 0 {
                     // A lone zero-width character (a format character, a mark at the very start): nothing to draw.

@@ -14,17 +14,6 @@ public struct DashboardState: Sendable, Equatable {
         case confirmQuit
     }
 
-    /// A scroll position in lines and columns.
-    public struct Scroll: Sendable, Equatable {
-        public var row: Int
-        public var column: Int
-
-        public init(row: Int = 0, column: Int = 0) {
-            self.row = row
-            self.column = column
-        }
-    }
-
     /// A short message in the footer, until `until`.
     public struct Flash: Sendable, Equatable {
         public var text: String
@@ -49,7 +38,7 @@ public struct DashboardState: Sendable, Equatable {
     public private(set) var selectedSession: String?
     public private(set) var sessionIndex = 0
     public private(set) var sessionTop = 0
-    public private(set) var resultScroll = Scroll()
+    public private(set) var resultScroll = DocumentScroll()
     /// The query `resultScroll` belongs to; another selection starts at the top-left again.
     public private(set) var resultScrollSeq: Int?
     /// The Result pane shows the query's full SQL instead of its result (`v`).
@@ -58,7 +47,7 @@ public struct DashboardState: Sendable, Equatable {
     /// The filter being typed after `/`, nil when not typing.
     public private(set) var filterInput: String?
     public private(set) var overlay: Overlay?
-    public private(set) var detailScroll = Scroll()
+    public private(set) var detailScroll = DocumentScroll()
     public private(set) var flash: Flash?
     public private(set) var shouldQuit = false
     /// Queries that arrived since the display was paused.
@@ -139,15 +128,12 @@ public struct DashboardState: Sendable, Equatable {
             height: height)
     }
 
-    /// The first session row shown in a Connections pane `height` rows high.
+    /// The first session row shown in a Connections pane `height` rows high. (The selection is a session, not a
+    /// row: it keeps its session as others come and go, so only the window's placement is a `ListViewport`'s.)
     public func sessionWindowTop(height: Int) -> Int {
-        let count = self.shown.sessionOrder.count
-        var top = min(self.sessionTop, max(count - height, 0))
-        if let index = self.currentSessionIndex {
-            if index < top { top = index }
-            if index >= top + height { top = index - height + 1 }
-        }
-        return max(top, 0)
+        ListViewport.top(
+            from: self.sessionTop, showing: self.currentSessionIndex, count: self.shown.sessionOrder.count,
+            height: height)
     }
 
     /// The queries window: bottom-aligned when following; otherwise starting at `top`, moved just enough to show
@@ -189,7 +175,7 @@ public struct DashboardState: Sendable, Equatable {
 
     // MARK: - Reducer: keys
 
-    public mutating func handle(_ key: DashboardKey) {
+    public mutating func handle(_ key: ViewKey) {
         if self.filterInput != nil {
             self.handleFilterInput(key)
             return
@@ -218,7 +204,7 @@ public struct DashboardState: Sendable, Equatable {
         }
     }
 
-    private mutating func handleMain(_ key: DashboardKey) {
+    private mutating func handleMain(_ key: ViewKey) {
         switch key {
         case .tab:
             self.focus = Pane(rawValue: (self.focus.rawValue + 1) % Pane.allCases.count) ?? .queries
@@ -254,15 +240,12 @@ public struct DashboardState: Sendable, Equatable {
         case .pageDown, .control("f"): self.move(self.pageSize(self.focus))
         case .home, .character("g"): self.moveToEnd(top: true)
         case .end, .character("G"): self.moveToEnd(top: false)
-        case .left, .character("h"): self.scrollResult(columns: -Self.horizontalStep)
-        case .right, .character("l"): self.scrollResult(columns: Self.horizontalStep)
+        case .left, .character("h"): self.scrollResult(columns: -DocumentScroll.horizontalStep)
+        case .right, .character("l"): self.scrollResult(columns: DocumentScroll.horizontalStep)
         case .mouse(let action): self.handleMouse(action)
         default: break
         }
     }
-
-    /// Columns one press of ← or → scrolls a result.
-    static let horizontalStep = 8
 
     private func pageSize(_ pane: Pane) -> Int {
         max((self.layout.frame(of: pane)?.height ?? 1) - 1, 1)
@@ -278,7 +261,7 @@ public struct DashboardState: Sendable, Equatable {
         case .queries, .result:
             guard let seq = self.currentQuerySeq else { return }
             self.overlay = .detail(seq: seq)
-            self.detailScroll = Scroll()
+            self.detailScroll = DocumentScroll()
         }
     }
 
@@ -372,58 +355,36 @@ public struct DashboardState: Sendable, Equatable {
 
     private mutating func scrollResult(rows: Int = 0, columns: Int = 0) {
         guard let entry = self.currentQuery, let frame = self.layout.result else { return }
-        var scroll = self.resultScrollSeq == entry.seq ? self.resultScroll : Scroll()
+        var scroll = self.resultScrollSeq == entry.seq ? self.resultScroll : DocumentScroll()
         let document = ResultDocument.make(
             entry: entry, showSQL: self.showSQL, cellCap: ResultTableFormat.paneCellCap)
-        scroll.row = Self.clamp(scroll.row, by: rows, limit: document.lineCount - frame.height)
-        scroll.column = Self.clamp(scroll.column, by: columns, limit: document.width - frame.width)
+        scroll.scroll(
+            rows: rows, columns: columns,
+            within: DocumentScroll.Limits(document, viewRows: frame.height, viewColumns: frame.width))
         self.resultScroll = scroll
         self.resultScrollSeq = entry.seq
     }
 
-    /// `value + delta`, kept within 0...max(limit, 0), without overflowing.
-    static func clamp(_ value: Int, by delta: Int, limit: Int) -> Int {
-        let moved = delta > 0 ? (value > Int.max - delta ? Int.max : value + delta) : max(value + delta, 0)
-        return min(max(moved, 0), max(limit, 0))
-    }
-
     // MARK: Overlays
 
-    private mutating func handleDetail(_ key: DashboardKey, seq: Int) {
+    private mutating func handleDetail(_ key: ViewKey, seq: Int) {
         guard let entry = self.shown.history[seq] else {
             self.overlay = nil
             return
         }
-        let rows = self.layout.overlayRows.count - 1
-        let width = self.size.columns
-        let document = DetailDocument.make(entry: entry, width: width)
-        let rowLimit = document.lineCount - rows
-        let columnLimit = document.width - width
         switch key {
         case .escape, .enter, .character("q"):
             self.overlay = nil
-        case .up, .character("k"): self.detailScroll.row = Self.clamp(self.detailScroll.row, by: -1, limit: rowLimit)
-        case .down, .character("j"): self.detailScroll.row = Self.clamp(self.detailScroll.row, by: 1, limit: rowLimit)
-        case .pageUp, .control("b"):
-            self.detailScroll.row = Self.clamp(self.detailScroll.row, by: -max(rows - 1, 1), limit: rowLimit)
-        case .pageDown, .control("f"), .character(" "):
-            self.detailScroll.row = Self.clamp(self.detailScroll.row, by: max(rows - 1, 1), limit: rowLimit)
-        case .home, .character("g"): self.detailScroll = Scroll()
-        case .end, .character("G"): self.detailScroll.row = max(rowLimit, 0)
-        case .left, .character("h"):
-            self.detailScroll.column = Self.clamp(
-                self.detailScroll.column, by: -Self.horizontalStep, limit: columnLimit)
-        case .right, .character("l"):
-            self.detailScroll.column = Self.clamp(self.detailScroll.column, by: Self.horizontalStep, limit: columnLimit)
-        case .mouse(let action):
-            switch action.kind {
-            case .wheelUp: self.detailScroll.row = Self.clamp(self.detailScroll.row, by: -3, limit: rowLimit)
-            case .wheelDown: self.detailScroll.row = Self.clamp(self.detailScroll.row, by: 3, limit: rowLimit)
-            default: break
-            }
+            return
         default:
             break
         }
+        let rows = self.layout.overlayRows.count - 1
+        let width = self.size.columns
+        let document = DetailDocument.make(entry: entry, width: width)
+        let limits = DocumentScroll.Limits(document, viewRows: rows, viewColumns: width)
+        // Space pages down too, as in a pager.
+        _ = self.detailScroll.handle(key == .character(" ") ? .pageDown : key, page: max(rows - 1, 1), within: limits)
     }
 
     /// The picker's choices: nil (all sessions) and then every session's ID.
@@ -431,7 +392,7 @@ public struct DashboardState: Sendable, Equatable {
         [nil] + self.shown.sessionOrder.map { Optional($0) }
     }
 
-    private mutating func handlePicker(_ key: DashboardKey, selected: Int) {
+    private mutating func handlePicker(_ key: ViewKey, selected: Int) {
         let count = self.pickerChoices.count
         func select(_ index: Int) {
             self.overlay = .sessionPicker(selected: min(max(index, 0), count - 1))
@@ -455,7 +416,7 @@ public struct DashboardState: Sendable, Equatable {
         }
     }
 
-    private mutating func handleFilterInput(_ key: DashboardKey) {
+    private mutating func handleFilterInput(_ key: ViewKey) {
         if let text = FilterInput.edit(&self.filterInput, with: key) {
             self.setFilter(QueryFilter(text: text, sessionID: self.filter.sessionID))
         }

@@ -2,7 +2,7 @@
 enum FilterInput {
     /// Applies `key` to the text being typed (`input`; nil once typing ends) and returns the filter text to use now,
     /// or nil when the filter stays as it is: Enter keeps the filter and ends typing, Esc clears it.
-    static func edit(_ input: inout String?, with key: DashboardKey) -> String? {
+    static func edit(_ input: inout String?, with key: ViewKey) -> String? {
         var text = input ?? ""
         switch key {
         case .enter:

@@ -3,7 +3,9 @@ import Foundation
 /// Which queries the Live queries pane shows: a text typed after `/`, and a session picked with `s`.
 ///
 /// The text matches, case-insensitively, the SQL, the pseudo or real user, or the session (`#3` or its ID).
-/// `user:NAME` and `session:N` look only at the user or the session.
+/// `user:NAME` and `session:N` look only at the user or the session. Results are never searched, and the SQL only in
+/// its first `searchedSQLScalars` characters: every new query is matched as it arrives, and every query in the
+/// history at each key typed, so a client's 50 MB statement must cost no more than a long one.
 public struct QueryFilter: Sendable, Equatable {
     public private(set) var text: String
     public private(set) var sessionID: String?
@@ -31,6 +33,10 @@ public struct QueryFilter: Sendable, Equatable {
         }
     }
 
+    /// How much of a statement the text is looked for in (Unicode scalars): statements longer than this name their
+    /// tables and columns well before it.
+    public static let searchedSQLScalars = 8192
+
     public var isActive: Bool { self.needle != .none || self.sessionID != nil }
 
     public func matches(_ entry: QueryEntry) -> Bool {
@@ -45,8 +51,8 @@ public struct QueryFilter: Sendable, Equatable {
         case .session(let session):
             return Self.sessionMatches(entry, session)
         case .anywhere(let text):
-            return entry.query.sql.lowercased().contains(text) || Self.userMatches(entry, text)
-                || Self.sessionMatches(entry, text)
+            let sql = entry.query.sql.head(scalars: Self.searchedSQLScalars).text
+            return sql.lowercased().contains(text) || Self.userMatches(entry, text) || Self.sessionMatches(entry, text)
         }
     }
 

@@ -51,8 +51,6 @@ public struct QueryEntry: Sendable, Equatable {
         if case .finished(let result) = self.outcome { return result }
         return nil
     }
-
-    public var isFailed: Bool { self.result?.error != nil }
 }
 
 /// The last `capacity` queries, oldest first, addressed by `seq`. A ring: appending to a full history drops the
@@ -75,8 +73,6 @@ public struct QueryHistory: Sendable, Equatable {
 
     public var count: Int { self.storage.count }
     public var isEmpty: Bool { self.storage.isEmpty }
-    /// The seq of the newest entry, if any.
-    public var lastSeq: Int? { self.isEmpty ? nil : self.nextSeq - 1 }
 
     public func contains(_ seq: Int) -> Bool {
         seq >= self.firstSeq && seq < self.nextSeq

@@ -3,7 +3,7 @@ import Foundation
 
 /// Something the terminal reported: a key (or mouse action), or a new size.
 public enum TerminalInput: Sendable, Equatable {
-    case key(DashboardKey)
+    case key(ViewKey)
     case resize(ScreenSize)
 }
 
@@ -149,7 +149,7 @@ public final class CursesTerminal {
 
     // MARK: - Keys
 
-    private func character(_ code: wint_t) -> DashboardKey? {
+    private func character(_ code: wint_t) -> ViewKey? {
         switch code {
         case 9: return .tab
         case 10, 13: return .enter

@@ -9,7 +9,7 @@ public enum WorkspaceCommand: Sendable, Equatable {
     /// Load a session file for the replay view `id`, and connect.
     case open(path: String, id: Int)
     /// A command for the replay session of view `id`.
-    case replay(id: Int, ReplayCommand)
+    case replay(id: Int, ReplayViewCommand)
 }
 
 /// What the outside world answers.
@@ -92,7 +92,7 @@ public struct ReplayWorkspace: Sendable, Equatable {
 
     // MARK: - Keys
 
-    public mutating func handle(_ key: DashboardKey) -> [WorkspaceCommand] {
+    public mutating func handle(_ key: ViewKey) -> [WorkspaceCommand] {
         if var replay = self.replay {
             // Taken out while it changes, so its rows are changed in place rather than copied (copy-on-write).
             self.replay = nil

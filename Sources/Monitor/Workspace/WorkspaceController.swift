@@ -88,7 +88,7 @@ final class WorkspaceHost {
     }
 
     /// Takes the key when the workspace shows something, or when it is `o` in the live view's main screen.
-    func handle(_ key: DashboardKey, live: DashboardState) -> Bool {
+    func handle(_ key: ViewKey, live: DashboardState) -> Bool {
         if self.workspace.isActive {
             self.controller.send(self.workspace.handle(key))
             return true

@@ -11,9 +11,9 @@ public enum WorkspaceRenderer {
         }
         var screen = ScreenBuffer(size: size)
         if let path = workspace.openingPath {
-            screen.write("Opening " + TerminalText.escaped(path) + "…", row: 0, column: 0, style: .running)
+            screen.write("Opening " + DisplayText.clean(path) + "…", row: 0, column: 0, style: .running)
         } else if let failure = workspace.failure {
-            screen.write(TerminalText.escaped(failure), row: 0, column: 0, style: .failure)
+            screen.write(DisplayText.clean(failure), row: 0, column: 0, style: .failure)
             screen.write("Press any key.", row: 1, column: 0, style: .dim)
         }
         return screen

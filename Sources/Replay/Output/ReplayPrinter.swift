@@ -4,8 +4,12 @@ import ProxyEngine
 /// The human output of `pgreel replay`, in the seed's look (../shared/seed/EXAMPLE_WORKFLOW.txt, step 5).
 ///
 /// Pure apart from remembering whether the last thing printed was a query (for blank lines): events in, lines out.
-/// Every piece of text that came from a session file or a server is escaped (`TerminalText.escaped`), so nothing
-/// in it can drive the terminal; with `color` off the output holds no escape byte.
+/// Every piece of text that came from a session file or a server is escaped, so nothing in it can drive the
+/// terminal; with `color` off the output holds no escape byte.
+///
+/// Bounded by what is printed, never by the value, as the headless log is: a one-line text reads at most
+/// `maxLineWidth` columns of itself, SQL at most `maxTextLines` lines of them, a differing value a window around
+/// its first difference. A client's 50 MB value costs what those show; the session file keeps it whole.
 public struct ReplayPrinter: Sendable {
     public struct Options: Sendable, Equatable {
         public var color: Bool
@@ -13,11 +17,20 @@ public struct ReplayPrinter: Sendable {
         public var quiet: Bool
         /// Longest value shown in a difference before it is cut around the first differing character.
         public var maxValueWidth: Int
+        /// Widest line of SQL, of a message or of any other text, before it is cut with `…`.
+        public var maxLineWidth: Int
+        /// Lines of SQL shown before the rest is left out.
+        public var maxTextLines: Int
 
-        public init(color: Bool, quiet: Bool = false, maxValueWidth: Int = 120) {
+        public init(
+            color: Bool, quiet: Bool = false, maxValueWidth: Int = 120, maxLineWidth: Int = 2000,
+            maxTextLines: Int = 100
+        ) {
             self.color = color
             self.quiet = quiet
             self.maxValueWidth = maxValueWidth
+            self.maxLineWidth = maxLineWidth
+            self.maxTextLines = maxTextLines
         }
     }
 
@@ -97,7 +110,15 @@ public struct ReplayPrinter: Sendable {
             + SessionTimestamp.format(step.timestamp)
         if query.redacted { header += " (password masked)" }
         var lines = ["", self.style(header, .bold), rule]
-        lines += TerminalText.escapedLines(query.sql)
+        let sql = TerminalText.escapedLines(
+            query.sql, maxLines: self.options.maxTextLines, maxWidth: self.options.maxLineWidth)
+        lines += sql.lines
+        if sql.isCut {
+            lines.append(
+                self.style(
+                    "… (SQL cut for the output: \(query.sql.utf8.count) bytes in all; the session file has it whole)",
+                    .dim))
+        }
         lines.append(rule)
         if query.queryProtocol == .extended {
             if let name = query.statementName, !name.isEmpty {
@@ -141,7 +162,7 @@ public struct ReplayPrinter: Sendable {
     private func executionLines(_ step: QueryStep) -> [String] {
         guard let replayed = step.replayed else { return [] }
         if let error = replayed.error {
-            return [self.style("   ✗ Query failed: " + self.clean(ValueText.error(error)), .red)]
+            return [self.style("   ✗ Query failed: " + self.errorText(error), .red)]
         }
         let rows = (replayed.resultSets ?? [replayed.result]).reduce(0) { $0 + $1.rowCount }
         return [self.style("   ✓ Query executed: \(ValueText.rows(rows)) returned", .green)]
@@ -166,55 +187,155 @@ public struct ReplayPrinter: Sendable {
         guard let difference = step.difference else {
             return [self.style("   ✗ Results differ", .red)]
         }
-        let location = difference.location
-        var head = "   ✗ Results differ: "
-        if location.isEmpty {
-            head += difference.subject
-        } else {
-            head += difference.kind == .value ? location : "\(location): \(difference.subject)"
-        }
-        var lines = [self.style(self.clean(head), .red)]
-        var recorded = difference.recorded
-        var replayed = difference.replayed
-        if difference.kind == .value {
-            (recorded, replayed) = self.valuePair(difference.recordedValue, difference.replayedValue)
-        }
-        lines.append("      recorded: " + self.clean(recorded))
-        lines.append("      replayed: " + self.clean(replayed))
+        let values = self.differenceValues(difference)
+        var lines = [self.style("   ✗ " + self.clean(Self.differenceHeadline(difference)), .red)]
+        lines.append("      recorded: " + values.recorded)
+        lines.append("      replayed: " + values.replayed)
         if step.differingRows > 1 {
             lines.append("      (\(step.differingRows) of the compared rows differ)")
         }
         return lines
     }
 
-    /// Two differing cells for display; long ones cut to a window around the first differing character.
-    private func valuePair(_ recorded: String?, _ replayed: String?) -> (String, String) {
-        guard let recorded, let replayed,
-            recorded.count > self.options.maxValueWidth || replayed.count > self.options.maxValueWidth
-        else {
-            return (ValueText.value(recorded), ValueText.value(replayed))
+    /// `ERROR 42P01: message`, escaped for one line: only as much of the message is read as can show.
+    public func errorText(_ error: RecordedError) -> String {
+        var error = error
+        error.message = String(Self.head(of: error.message, scalars: self.options.maxLineWidth * 16 + 64).text)
+        return self.clean(ValueText.error(error))
+    }
+
+    /// `Results differ: row 2, column "value"`: where a difference is (the replay view words it the same way).
+    public static func differenceHeadline(_ difference: ResultDifference) -> String {
+        let location = difference.location
+        if location.isEmpty { return "Results differ: " + difference.subject }
+        return "Results differ: " + (difference.kind == .value ? location : "\(location): \(difference.subject)")
+    }
+
+    /// What each side holds, escaped for one line: two differing values longer than `maxValueWidth` cut to a window
+    /// around their first difference, anything else as the comparison words it (the replay view shows them so too).
+    public func differenceValues(_ difference: ResultDifference) -> (recorded: String, replayed: String) {
+        if difference.kind == .value, let windows = self.windows(difference.recordedValue, difference.replayedValue) {
+            return (self.clean(windows.recorded), self.clean(windows.replayed))
         }
-        let common = zip(recorded, replayed).prefix { $0 == $1 }.count
+        return (self.clean(difference.recorded), self.clean(difference.replayed))
+    }
+
+    /// Characters searched for the first difference of two long values; past them, bytes are compared.
+    static let differenceScan = 4096
+
+    /// Two differing cells cut to a window around their first differing character, when either is longer than
+    /// `maxValueWidth` (nil otherwise). Only a bounded part of each is read: the first difference is looked for by
+    /// character in their first `differenceScan` scalars; further on, by byte (as fast as memory goes), and only
+    /// the window around it is read.
+    private func windows(_ recorded: String?, _ replayed: String?) -> (recorded: String, replayed: String)? {
+        let width = self.options.maxValueWidth
+        guard let recorded, let replayed,
+            Self.isLonger(recorded, than: width) || Self.isLonger(replayed, than: width)
+        else {
+            return nil
+        }
+        let left = Self.head(of: recorded, scalars: Self.differenceScan)
+        let right = Self.head(of: replayed, scalars: Self.differenceScan)
+        let common = zip(left.text, right.text).prefix { $0 == $1 }.count
+        let counts = (left.text.count, right.text.count)
+        // The last character of a head that is not the whole value may be cut short: a difference there is not one.
+        func isSure(_ head: (text: Substring, isWhole: Bool), count: Int) -> Bool {
+            head.isWhole || common < count - 1
+        }
+        guard isSure(left, count: counts.0), isSure(right, count: counts.1) else {
+            let offset = Self.firstDifferentByte(recorded, replayed)
+            return (
+                Self.window(recorded, aroundByte: offset) + " (differs at byte \(offset + 1))",
+                Self.window(replayed, aroundByte: offset)
+            )
+        }
         let start = max(0, common - 40)
-        func window(_ text: String) -> String {
-            let slice = text.dropFirst(start).prefix(80)
-            return (start > 0 ? "…" : "") + ValueText.quoted(String(slice)).dropLast() + "\""
-                + (start + slice.count < text.count ? "…" : "")
+        func window(_ head: (text: Substring, isWhole: Bool), count: Int) -> String {
+            let slice = head.text.dropFirst(start).prefix(80)
+            let cutAfter = start + slice.count < count || !head.isWhole
+            return Self.quotedWindow(slice, cutBefore: start > 0, cutAfter: cutAfter)
         }
         let note = " (differs at character \(common + 1))"
-        return (window(recorded) + note, window(replayed))
+        return (window(left, count: counts.0) + note, window(right, count: counts.1))
+    }
+
+    /// Forty characters before byte `offset` of `text` and forty from it, quoted, with `…` where `text` goes on.
+    private static func window(_ text: String, aroundByte offset: Int) -> String {
+        let utf8 = text.utf8
+        let scalars = text.unicodeScalars
+        func boundary(_ byte: Int) -> String.Index {
+            var index = utf8.index(utf8.startIndex, offsetBy: min(max(byte, 0), utf8.count))
+            while String.Index(index, within: scalars) == nil { index = utf8.index(before: index) }
+            return index
+        }
+        // Up to four bytes a character: 160 bytes hold the forty characters before the difference.
+        let differs = boundary(offset)
+        var before = Substring(scalars[boundary(offset - 160)..<differs])
+        before = before.suffix(40)
+        let after = Substring(scalars[differs...]).prefix(40)
+        return Self.quotedWindow(
+            before + after, cutBefore: before.startIndex > text.startIndex, cutAfter: after.endIndex < text.endIndex)
+    }
+
+    /// A window of a value in double quotes, with `…` on the sides where the value goes on.
+    private static func quotedWindow(_ slice: some StringProtocol, cutBefore: Bool, cutAfter: Bool) -> String {
+        (cutBefore ? "…" : "") + ValueText.quoted(String(slice)).dropLast() + "\"" + (cutAfter ? "…" : "")
+    }
+
+    /// The offset of the first byte in which `a` and `b` differ (the shorter one's length when it is a prefix).
+    private static func firstDifferentByte(_ a: String, _ b: String) -> Int {
+        let found = a.utf8.withContiguousStorageIfAvailable { left in
+            b.utf8.withContiguousStorageIfAvailable { right -> Int in
+                let count = min(left.count, right.count)
+                var index = 0
+                while index + 4096 <= count,
+                    memcmp(left.baseAddress! + index, right.baseAddress! + index, 4096) == 0
+                {
+                    index += 4096
+                }
+                while index < count, left[index] == right[index] { index += 1 }
+                return index
+            }
+        }
+        return (found ?? nil) ?? zip(a.utf8, b.utf8).prefix { $0 == $1 }.count
+    }
+
+    /// Whether `text` has more than `count` characters, reading at most 16 scalars a character.
+    private static func isLonger(_ text: String, than count: Int) -> Bool {
+        let head = Self.head(of: text, scalars: (count + 1) * 16 + 64)
+        return !head.isWhole || head.text.count > count
+    }
+
+    /// The first `limit` scalars of `text` (all of it when shorter), and whether that is all of it.
+    private static func head(of text: String, scalars limit: Int) -> (text: Substring, isWhole: Bool) {
+        if text.utf8.count <= limit { return (Substring(text), true) }
+        let scalars = text.unicodeScalars
+        let end = scalars.index(scalars.startIndex, offsetBy: limit, limitedBy: scalars.endIndex) ?? scalars.endIndex
+        return (Substring(scalars[..<end]), end == scalars.endIndex)
     }
 
     private func shortValue(_ value: String?, binary: Bool) -> String {
         guard let value else { return "NULL" }
-        let text = binary ? "<binary \(value.count) base64 chars>" : ValueText.quoted(value)
-        return TerminalText.truncated(self.clean(text), toWidth: 40)
+        // Base64 is ASCII: its UTF-8 length is its length in characters, and costs nothing to know.
+        if binary { return TerminalText.fitted("<binary \(value.utf8.count) base64 chars>", toWidth: 40).text }
+        // Quoting only the head that can show (40 columns at most 16 scalars each): the rest would be cut.
+        let head = Self.head(of: value, scalars: 40 * 16 + 64)
+        var shown = TerminalText.fitted(ValueText.quoted(String(head.text)), toWidth: 40)
+        if !head.isWhole, !shown.isCut {
+            shown = TerminalText.fitted(ValueText.quoted(String(head.text)), toWidth: max(shown.width, 2) - 1)
+            if !shown.isCut { shown.text += "…" }
+        }
+        return shown.text
     }
 
     // MARK: - End
 
-    /// The closing summary: the seed's four counts, then what else happened and the wall time.
-    public func summary(_ summary: ReplaySummary, files: Int, wallTime: Duration, failures: [String]) -> [String] {
+    /// The closing summary: the seed's four counts, then what else happened and the time taken.
+    /// - Parameter timeLabel: what the time is: the wall time of a headless replay; the step-through view, whose
+    ///   wall time is mostly the user's, gives the time spent executing.
+    public func summary(
+        _ summary: ReplaySummary, files: Int, wallTime: Duration, failures: [String], timeLabel: String = "Wall time"
+    ) -> [String] {
         let rule = String(repeating: "━", count: Self.ruleWidth)
         var lines = ["", rule, self.style("📊 Replay Summary:", .bold)]
         if files > 1 { lines.append("   Session files: \(files)") }
@@ -229,7 +350,7 @@ public struct ReplayPrinter: Sendable {
         lines.append("   Results mismatched: \(summary.mismatched)")
         if summary.notCompared > 0 { lines.append("   Not compared (no recorded result): \(summary.notCompared)") }
         if summary.skipped > 0 { lines.append("   Not executed: \(summary.skipped)") }
-        lines.append("   Wall time: " + Self.format(wallTime))
+        lines.append("   \(timeLabel): " + Self.format(wallTime))
         lines.append(rule)
         lines.append("")
         if !failures.isEmpty {
@@ -255,8 +376,9 @@ public struct ReplayPrinter: Sendable {
 
     // MARK: - Helpers
 
+    /// Text from outside for one line: escaped and cut to `maxLineWidth` columns, reading only what fits.
     private func clean(_ text: String) -> String {
-        TerminalText.escaped(text)
+        TerminalText.fitted(text, toWidth: self.options.maxLineWidth).text
     }
 
     private func style(_ text: String, _ style: TerminalStyle.Style) -> String {

@@ -15,26 +15,14 @@ import Testing
     @Test func theSeedWorkflowOnTheDashboard() async throws {
         let server = try await TestPostgres.shared()
         let database = try await server.makeDatabase()
-        let port = try Tools.freePort()
-        let sessions = try makeTemporaryDirectory(prefix: "pgreel-monitor") + "/sessions"
-        let monitor = [
-            try Tools.pgreelBinary, "monitor", "--listen", "127.0.0.1:\(port)",
-            "--upstream", server.url(user: "postgres", database: database), "--sessions", sessions,
-        ].map(TmuxSession.shellQuoted).joined(separator: " ")
-        // When the monitor ends, the window stays to show how it ended.
-        let tmux = try await TmuxSession.start("\(monitor); echo \"monitor exited with $?\"; sleep 600")
-        do {
-            try await self.seedWorkflow(in: tmux, server: server, database: database, port: port, sessions: sessions)
-        } catch {
-            await tmux.kill()
-            throw error
+        let monitor = try await MonitorInTmux.start(server: server, database: database)
+        try await monitor.run { monitor in
+            try await self.seedWorkflow(in: monitor, server: server)
         }
-        await tmux.kill()
     }
 
-    private func seedWorkflow(
-        in tmux: TmuxSession, server: TestPostgres, database: String, port: Int, sessions: String
-    ) async throws {
+    private func seedWorkflow(in monitor: MonitorInTmux, server: TestPostgres) async throws {
+        let (tmux, database, port, sessions) = (monitor.tmux, monitor.database, monitor.port, monitor.sessions)
         var screen = try await tmux.waitForScreen(containing: "No connections yet.", "127.0.0.1:\(port)")
         #expect(screen.contains("127.0.0.1:\(port) → "))
         #expect(screen.contains("postgres:***@127.0.0.1:\(server.port)/"))
@@ -42,11 +30,7 @@ import Testing
         #expect(screen.contains("● rec \(sessions)"))
 
         // psql in a second terminal, as a user would.
-        let psql = [
-            try Tools.psql, "-X", "-P", "pager=off", "-h", "127.0.0.1", "-p", String(port), "-U", "pseudo_user",
-            "-d", database,
-        ].map(TmuxSession.shellQuoted).joined(separator: " ")
-        let psqlWindow = try await tmux.newWindow("PGCONNECT_TIMEOUT=10 \(psql); sleep 600")
+        let psqlWindow = try await tmux.newWindow(try monitor.psql(["-P", "pager=off"]) + "; sleep 600")
         try await tmux.waitForScreen(containing: "\(database)=#", target: psqlWindow)
         for query in Self.seedQueries {
             try await tmux.type(query, target: psqlWindow)

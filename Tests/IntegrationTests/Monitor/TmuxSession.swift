@@ -29,6 +29,11 @@ struct TmuxSession {
 
     /// Presses keys by tmux name (`Tab`, `Enter`, `Escape`, `Home`, `BTab`, `q` ...).
     func press(_ keys: String..., target: String? = nil) async throws {
+        try await self.press(keys, target: target)
+    }
+
+    /// Presses keys by tmux name, in one go.
+    func press(_ keys: [String], target: String? = nil) async throws {
         try await self.tmux(["send-keys", "-t", target ?? self.mainPane] + keys)
     }
 

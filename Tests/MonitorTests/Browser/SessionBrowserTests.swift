@@ -171,15 +171,39 @@ import Testing
     func anySizeRendersWithoutCrashing(columns: Int, rows: Int) {
         let size = ScreenSize(columns: columns, rows: rows)
         var state = Self.browser(size: size)
-        for key: DashboardKey in [.end, .pageUp, .character("/"), .character("x"), .enter, .home] {
+        for key: ViewKey in [.end, .pageUp, .character("/"), .character("x"), .enter, .home] {
             state.press(key)
             #expect(SessionBrowserRenderer.render(state, size: size).size == size)
         }
     }
+
+    /// A 50 MB user name (it comes from the file, so from a client): cut to its column, searched only at its start.
+    @Test func aHugeUserNameIsCutToItsColumn() {
+        func browser(user: String) -> SessionBrowserState {
+            var state = Self.browser(size: ScreenSize(columns: 120, rows: 20))
+            state.apply(
+                .detailsRead(
+                    path: Self.directory + "/pseudo_user_2025-10-07_21-30-15_2.json",
+                    SessionFileInfo.Details(pseudoUser: user, queryCount: 1)))
+            return state
+        }
+        var huge = browser(user: "bob" + HugeValueRenderTests.huge + "carol")
+        let short = browser(user: "bob" + HugeValueRenderTests.short(100))
+        let size = ScreenSize(columns: 120, rows: 20)
+        let screen = SessionBrowserRenderer.render(huge, size: size)
+        #expect(screen.text == SessionBrowserRenderer.render(short, size: size).text)
+        let cut = TerminalText.truncated(TerminalText.escaped("bob" + HugeValueRenderTests.short(10)), toWidth: 24)
+        #expect(cut.hasSuffix("…"))
+        #expect(screen.text.contains("  " + cut + " "))
+        huge.press(.character("/"), .character("b"), .character("o"), .character("b"))
+        #expect(huge.visible.count == 1)
+        huge.press(.control("u"), .character("c"), .character("a"), .character("r"), .character("o"), .character("l"))
+        #expect(huge.visible.isEmpty, "past the first 256 characters")
+    }
 }
 
 extension SessionBrowserState {
-    mutating func press(_ keys: DashboardKey...) {
+    mutating func press(_ keys: ViewKey...) {
         for key in keys { _ = self.handle(key) }
     }
 

@@ -57,4 +57,26 @@ import Testing
         #expect(marks.recorded.columns == [1])
         #expect(marks.replayed.columns == [1, 2])
     }
+
+    /// Two 50 MB values differing in their last character are marked; an equal pair (another copy) is not. The
+    /// replay view asks for this once per step, where the step ran.
+    @Test func hugeValuesAreComparedWhole() {
+        let huge = HugeValueRenderTests.huge
+        let copy = String(decoding: Array(huge.utf8), as: UTF8.self)
+        let recorded = Self.set([[huge + "x", huge]], columns: ["a", "b"])
+        let replayed = Self.set([[huge + "y", copy]], columns: ["a", "b"])
+        let step = QueryStep(
+            index: 0, eventNumber: 1, timestamp: EventScript.start, query: RecordedQuery(queryNumber: 1, sql: "x"),
+            recorded: RecordedResult(queryNumber: 1, result: recorded),
+            replayed: RecordedResult(queryNumber: 1, result: replayed), status: .mismatched)
+        let marks = CellDifferences.marks(of: step, options: ComparisonOptions())
+        let compared = CellDifferences.compute(recorded: recorded, replayed: replayed, options: ComparisonOptions())
+        #expect(marks == [compared])
+        #expect(marks.first?.recorded.cells == [Cell(row: 0, column: 0)])
+        #expect(marks.first?.replayed.cells == [Cell(row: 0, column: 0)])
+        let skipped = QueryStep(
+            index: 0, eventNumber: 1, timestamp: EventScript.start, query: RecordedQuery(queryNumber: 1, sql: "x"),
+            recorded: RecordedResult(queryNumber: 1, result: recorded), replayed: nil, status: .skipped)
+        #expect(CellDifferences.marks(of: skipped, options: ComparisonOptions()).isEmpty)
+    }
 }

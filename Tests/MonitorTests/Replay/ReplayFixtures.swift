@@ -132,16 +132,16 @@ enum ReplayFixtures {
 struct FakeReplaySession {
     var answer: (ReplayRow) -> RecordedResult? = ReplayFixtures.changedRow
     /// Commands carried out, in order.
-    var log: [ReplayCommand] = []
+    var log: [ReplayViewCommand] = []
     /// Where the fake session stands: the next row it executes.
     var position = 0
 
     /// Presses `key` and carries out what it asks, and what follows from that, until nothing is left.
-    mutating func press(_ key: DashboardKey, on state: inout ReplayViewState) {
+    mutating func press(_ key: ViewKey, on state: inout ReplayViewState) {
         self.run(state.handle(key), on: &state)
     }
 
-    mutating func run(_ commands: [ReplayCommand], on state: inout ReplayViewState) {
+    mutating func run(_ commands: [ReplayViewCommand], on state: inout ReplayViewState) {
         var queue = commands
         while !queue.isEmpty {
             let command = queue.removeFirst()
@@ -155,7 +155,7 @@ struct FakeReplaySession {
     }
 
     /// The one event a command gives, without carrying out what follows (to act between steps).
-    mutating func event(for command: ReplayCommand, state: ReplayViewState) -> ReplayViewEvent {
+    mutating func event(for command: ReplayViewCommand, state: ReplayViewState) -> ReplayViewEvent {
         switch command {
         case .connect:
             return .connected
@@ -164,7 +164,9 @@ struct FakeReplaySession {
             let row = state.rows[self.position]
             self.position += 1
             let replayed = command == .step ? self.answer(row) : nil
-            return .stepped(ReplayFixtures.step(for: row, replayed: replayed, options: state.comparison), elapsedMS: 0.5)
+            let step = ReplayFixtures.step(for: row, replayed: replayed, options: state.comparison)
+            return .stepped(
+                step, elapsedMS: 0.5, marks: CellDifferences.marks(of: step, options: state.comparison))
         case .restart:
             self.position = 0
             return .restarted(at: EventScript.start.addingTimeInterval(120))
@@ -181,7 +183,7 @@ struct FakeReplaySession {
 extension ReplayViewState {
     var screen: ScreenBuffer { ReplayViewRenderer.render(self, size: self.size) }
 
-    mutating func press(_ keys: DashboardKey...) {
+    mutating func press(_ keys: ViewKey...) {
         for key in keys { _ = self.handle(key) }
     }
 }

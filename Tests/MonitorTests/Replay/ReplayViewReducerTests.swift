@@ -325,13 +325,13 @@ import Testing
         #expect(state.selected == height - 1)
         state.press(.end)
         #expect(state.selected == 59)
-        #expect(state.listTop == 60 - height)
+        #expect(state.list.top == 60 - height)
         state.press(.home)
-        #expect(state.listTop == 0)
+        #expect(state.list.top == 0)
         // A run follows the replayed query down the list.
         var session = FakeReplaySession(answer: { $0.recorded })
         session.press(.character("r"), on: &state)
         #expect(state.selected == 59)
-        #expect(state.listTop == 60 - height)
+        #expect(state.list.top == 60 - height)
     }
 }

@@ -239,7 +239,7 @@ import Testing
     func anySizeRendersWithoutCrashing(columns: Int, rows: Int) {
         let size = ScreenSize(columns: columns, rows: rows)
         var state = Self.mismatchSelected(size: size)
-        for key: DashboardKey in [.enter, .end, .right, .escape, .character("?"), .up, .character("b"), .pageDown] {
+        for key: ViewKey in [.enter, .end, .right, .escape, .character("?"), .up, .character("b"), .pageDown] {
             state.press(key)
             let screen = state.screen
             #expect(screen.size == size)

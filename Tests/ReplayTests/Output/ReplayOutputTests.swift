@@ -156,4 +156,74 @@ import Testing
         let parser = XMLParser(data: Data(xml.utf8))
         #expect(parser.parse(), "\(parser.parserError.map { "\($0)" } ?? "")")
     }
+
+    // MARK: - A client's 50 MB value
+
+    /// A tab, a newline, a control, a precomposed é, a wide 世, an e with a combining acute: 13 bytes; 52 MB in all.
+    static let unit = "a\tb\n\u{01}é世e\u{301}"
+    static let huge = String(repeating: Self.unit, count: 4_000_000)
+
+    static func short(_ count: Int) -> String {
+        String(repeating: Self.unit, count: count)
+    }
+
+    /// A mismatch of one value, made by hand: `ResultComparison` would spell both values out whole.
+    static func valueMismatch(sql: String = "SELECT v;", recorded: String, replayed: String) -> QueryStep {
+        let difference = ResultDifference(
+            kind: .value, row: 1, column: "v", recordedValue: recorded, replayedValue: replayed,
+            recorded: "(not shown)", replayed: "(not shown)")
+        return QueryStep(
+            index: 0, eventNumber: 1, timestamp: Self.timestamp, query: RecordedQuery(queryNumber: 1, sql: sql),
+            recorded: nil, replayed: nil, status: .mismatched, difference: difference, differingRows: 1)
+    }
+
+    @Test func aHugeStatementPrintsItsFirstLinesAndANote() {
+        var printer = ReplayPrinter(options: .init(color: false))
+        let lines = printer.lines(for: .query(Self.valueMismatch(sql: Self.huge, recorded: "1", replayed: "2")))
+        let expected = TerminalText.escapedLines(Self.short(200), maxLines: 100, maxWidth: 2000).lines
+        #expect(Array(lines[3..<103]) == expected)
+        #expect(lines[3] == "a\tb")
+        #expect(lines[103] == "… (SQL cut for the output: 52000000 bytes in all; the session file has it whole)")
+        #expect(lines[104] == String(repeating: "━", count: 53))
+    }
+
+    @Test func hugeValuesShowAWindowAroundTheirFirstDifference() throws {
+        var printer = ReplayPrinter(options: .init(color: false))
+        // Near the start: found character by character, numbered so, as for any long value.
+        let early = printer.lines(
+            for: .query(Self.valueMismatch(recorded: "abX" + Self.huge, replayed: "abY" + Self.huge)))
+        let oracle = printer.lines(
+            for: .query(Self.valueMismatch(recorded: "abX" + Self.short(20), replayed: "abY" + Self.short(20))))
+        #expect(early == oracle)
+        let recordedLine = try #require(early.first { $0.hasPrefix("      recorded: ") })
+        #expect(recordedLine.hasPrefix("      recorded: \"abXa\\tb\\n\\u{01}é世é"))
+        #expect(recordedLine.hasSuffix("\"… (differs at character 3)"))
+        // At the very end: found by byte, the window read around it alone.
+        let late = printer.lines(for: .query(Self.valueMismatch(recorded: Self.huge + "x", replayed: Self.huge + "y")))
+        let window = TerminalText.escaped(Self.short(5))
+        #expect(late.contains("      recorded: …\"" + window + "x\" (differs at byte 52000001)"))
+        #expect(late.contains("      replayed: …\"" + window + "y\""))
+        // One ends where the other goes on.
+        let prefix = printer.lines(for: .query(Self.valueMismatch(recorded: Self.huge, replayed: Self.huge + "z")))
+        #expect(prefix.contains("      recorded: …\"" + window + "\" (differs at byte 52000001)"))
+        #expect(prefix.contains("      replayed: …\"" + window + "z\""))
+    }
+
+    @Test func hugeParametersAndMessagesAreCutToALine() {
+        var printer = ReplayPrinter(options: .init(color: false))
+        let query = RecordedQuery(
+            queryNumber: 1, sql: "SELECT $1", queryProtocol: .extended, statementName: Self.huge,
+            parameters: [RecordedParameter(value: Self.huge, format: .text)])
+        let failed = RecordedResult(
+            queryNumber: 1, error: RecordedError(severity: "ERROR", code: "22000", message: Self.huge), durationMS: 1)
+        let step = QueryStep(
+            index: 0, eventNumber: 1, timestamp: Self.timestamp, query: query, recorded: failed, replayed: failed,
+            status: .matched)
+        let lines = printer.lines(for: .query(step))
+        let line = TerminalText.truncated(TerminalText.escaped(Self.short(200)), toWidth: 2000)
+        #expect(lines.contains("   ↳ prepared statement: " + line))
+        let value = TerminalText.truncated(TerminalText.escaped(ValueText.quoted(Self.short(10))), toWidth: 40)
+        #expect(lines.contains("   ↳ parameters: $1=" + value))
+        #expect(lines.contains("   ✗ Query failed: " + TerminalText.truncated("ERROR 22000: " + line, toWidth: 2000)))
+    }
 }

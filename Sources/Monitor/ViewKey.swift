@@ -1,5 +1,6 @@
-/// A key press or mouse action, as the reducer sees it: the terminal translates curses codes into these.
-public enum DashboardKey: Sendable, Equatable {
+/// A key press or mouse action, as every view's reducer sees it (the live view, the session browser, the replay
+/// view): the terminal translates curses codes into these.
+public enum ViewKey: Sendable, Equatable {
     /// A printable character (letters, digits, punctuation, any Unicode the user types into the filter).
     case character(Character)
     /// Ctrl plus a letter, as the lowercase letter (`.control("l")` is Ctrl-L).
