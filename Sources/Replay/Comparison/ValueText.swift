@@ -8,8 +8,29 @@ public enum ValueText {
         value.map(Self.quoted) ?? "NULL"
     }
 
+    /// The longest text a difference quotes whole. A longer value is quoted by its start, `…` and its size: a
+    /// difference is read by people (the replay's output, JUnit, the step-through view), and spelling out two 50 MB
+    /// values took seconds per mismatch; the JSON report's `recorded_value` / `replayed_value` keep them whole.
+    public static let maxQuotedBytes = 1024
+
     public static func quoted(_ text: String) -> String {
-        "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        let size = text.utf8.count
+        guard size > Self.maxQuotedBytes else {
+            return "\"" + Self.escapingQuotes(Substring(text)) + "\""
+        }
+        var end = text.unicodeScalars.startIndex
+        var bytes = 0
+        for scalar in text.unicodeScalars {
+            bytes += UTF8.width(scalar)
+            if bytes > Self.maxQuotedBytes { break }
+            text.unicodeScalars.formIndex(after: &end)
+        }
+        let head = Substring(text.unicodeScalars[..<end])
+        return "\"" + Self.escapingQuotes(head) + "…\" (\(size) bytes)"
+    }
+
+    private static func escapingQuotes(_ text: Substring) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
     }
 
     public static func row(_ row: [String?], names: [String]) -> String {

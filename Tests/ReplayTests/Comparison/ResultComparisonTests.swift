@@ -23,6 +23,20 @@ import Testing
         ["3", "test3", "300", "2025-10-07 22:42:12.977496"],
     ]
 
+    /// Two huge values that differ: the difference names them by their start and size (people read it), while
+    /// `recordedValue` / `replayedValue` keep them whole for the JSON report.
+    @Test func hugeValuesAreQuotedByTheirStartAndSize() {
+        let huge = String(repeating: "a\"b\\é世", count: 5_000_000)
+        let outcome = ResultComparison.compare(
+            recorded: self.result([[huge + "x"]], columns: ["v"]), replayed: self.result([[huge + "y"]], columns: ["v"]))
+        let difference = try! #require(outcome.difference)
+        #expect(difference.recordedValue?.utf8.count == huge.utf8.count + 1)
+        #expect(difference.recorded.utf8.count < 2 * ValueText.maxQuotedBytes)
+        #expect(difference.recorded.hasPrefix(#""a\"b\\é世a\"b"#))
+        #expect(difference.recorded.hasSuffix("…\" (\(huge.utf8.count + 1) bytes)"))
+        #expect(ValueText.quoted("short \"one\"") == #""short \"one\"""#)
+    }
+
     @Test func identicalResultsMatch() {
         let outcome = ResultComparison.compare(recorded: self.result(Self.rows), replayed: self.result(Self.rows))
         #expect(outcome.matches)
