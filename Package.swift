@@ -63,6 +63,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // `make bench`'s display cost: what showing one value costs in each place, from 16 bytes to 50 MiB.
+        .executableTarget(
+            name: "pgreel-display-bench", dependencies: ["ProxyEngine", "Replay", "Monitor"],
+            path: "bench/display-cost", swiftSettings: releaseSettings),
         .testTarget(
             name: "ProxyEngineTests",
             dependencies: [

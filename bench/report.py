@@ -27,7 +27,7 @@ def main():
     parser.add_argument("prefix")
     for name in ["big-rss-kb", "bouncer-note", "replay-qps", "pgbench-one-tps", "replay-note", "monitor-line",
                  "monitor-note", "rounds", "duration", "big-rows", "baseline", "baseline-rss-kb",
-                 "baseline-replay-qps"]:
+                 "baseline-replay-qps", "display"]:
         parser.add_argument("--" + name, default="")
     args = parser.parse_args()
 
@@ -159,6 +159,17 @@ def main():
     md += ["", f"- pgreel peak RSS (recording on, after the big tests): {fmt(rss_mib, 1)} MiB"]
     md += extra
     md += baseline_md
+    if args.display:
+        with open(args.display) as f:
+            display = [line.rstrip("\n") for line in f if not line.startswith("RESULT ")]
+        worst = None
+        with open(args.display) as f:
+            for line in f:
+                if line.startswith("RESULT display worst_ratio="):
+                    worst = float(line.split("=", 1)[1])
+        md += [""] + display
+        status.append((f"display cost: a 50 MiB value costs what a 1 MiB one does (worst ratio {fmt(worst, 2)})",
+                       -worst if worst is not None else None, -1.5))
     md += ["", "Targets:", ""]
     for name, value, limit in status:
         if value is None:

@@ -148,6 +148,13 @@ else
     MONITOR_NOTE="pgreel monitor not available in this build"
 fi
 
+# --- display cost: showing a value costs what is shown, whatever its size --------------------------------------
+log "display cost (pgreel-display-bench)"
+swift build -c release --product pgreel-display-bench 2>&1 | tail -n 1 >&2
+DISPLAY_ITERATIONS=21; [[ "$SMOKE" == 1 ]] && DISPLAY_ITERATIONS=3
+DISPLAY_BENCH_ITERATIONS="$DISPLAY_ITERATIONS" "$PROJECT_DIR/.build/release/pgreel-display-bench" > "$WORK/display.md" \
+    || echo "pgreel-display-bench failed" > "$WORK/display.md"
+
 # --- report ----------------------------------------------------------------------------------------------------
 STAMP="$(date -u +%Y-%m-%d_%H-%M-%S)"
 # A smoke run only checks the script: its figures do not go into bench/results.
@@ -157,5 +164,5 @@ python3 bench/report.py "$RAW" "$BIGRAW" "$RESULTS/$STAMP" \
     --big-rss-kb "$BIG_RSS_KB" --bouncer-note "$BOUNCER_NOTE" \
     --baseline "$BASELINE" --baseline-rss-kb "$BASE_RSS_KB" --baseline-replay-qps "${BASE_REPLAY_QPS:-}" \
     --replay-qps "${REPLAY_QPS:-}" --pgbench-one-tps "${PGBENCH_ONE_TPS:-}" --replay-note "$REPLAY_NOTE" \
-    --monitor-line "${MONITOR_LINE:-}" --monitor-note "$MONITOR_NOTE" \
+    --monitor-line "${MONITOR_LINE:-}" --monitor-note "$MONITOR_NOTE" --display "$WORK/display.md" \
     --rounds "$ROUNDS" --duration "$DURATION" --big-rows "$BIG_ROWS"

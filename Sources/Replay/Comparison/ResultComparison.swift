@@ -1,3 +1,4 @@
+import Foundation
 import ProxyEngine
 
 /// How results are compared: `--ignore-column` and `--unordered`.
@@ -52,6 +53,9 @@ public struct ResultDifference: Sendable, Equatable, CustomStringConvertible {
     /// What the recording and the replay hold, as shown to the user (`"150"`, `NULL`, `3 rows`, `ERROR 42P01`...).
     public var recorded: String
     public var replayed: String
+    /// For `.value` with two strings: the offset of the first byte (of their UTF-8) in which they differ, found
+    /// once here, so that showing where two long values part (`differs at byte N`) never scans them again.
+    public var differingByte: Int?
 
     public init(
         kind: Kind, resultSet: Int? = nil, row: Int? = nil, column: String? = nil, recordedValue: String? = nil,
@@ -65,6 +69,28 @@ public struct ResultDifference: Sendable, Equatable, CustomStringConvertible {
         self.replayedValue = replayedValue
         self.recorded = recorded
         self.replayed = replayed
+        if kind == .value, let recordedValue, let replayedValue {
+            self.differingByte = Self.firstDifferentByte(recordedValue, replayedValue)
+        }
+    }
+
+    /// The offset of the first byte in which `a` and `b` differ (the shorter one's length when it is a prefix):
+    /// compared 4 KiB at a time with `memcmp`.
+    static func firstDifferentByte(_ a: String, _ b: String) -> Int {
+        let found = a.utf8.withContiguousStorageIfAvailable { left in
+            b.utf8.withContiguousStorageIfAvailable { right -> Int in
+                let count = min(left.count, right.count)
+                var index = 0
+                while index + 4096 <= count,
+                    memcmp(left.baseAddress! + index, right.baseAddress! + index, 4096) == 0
+                {
+                    index += 4096
+                }
+                while index < count, left[index] == right[index] { index += 1 }
+                return index
+            }
+        }
+        return (found ?? nil) ?? zip(a.utf8, b.utf8).prefix { $0 == $1 }.count
     }
 
     /// Where the difference is, e.g. `result set 2, row 3, column "value"`; empty when it concerns the whole

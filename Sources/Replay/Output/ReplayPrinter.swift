@@ -214,7 +214,9 @@ public struct ReplayPrinter: Sendable {
     /// What each side holds, escaped for one line: two differing values longer than `maxValueWidth` cut to a window
     /// around their first difference, anything else as the comparison words it (the replay view shows them so too).
     public func differenceValues(_ difference: ResultDifference) -> (recorded: String, replayed: String) {
-        if difference.kind == .value, let windows = self.windows(difference.recordedValue, difference.replayedValue) {
+        if difference.kind == .value,
+            let windows = self.windows(difference.recordedValue, difference.replayedValue, at: difference.differingByte)
+        {
             return (self.clean(windows.recorded), self.clean(windows.replayed))
         }
         return (self.clean(difference.recorded), self.clean(difference.replayed))
@@ -227,7 +229,10 @@ public struct ReplayPrinter: Sendable {
     /// `maxValueWidth` (nil otherwise). Only a bounded part of each is read: the first difference is looked for by
     /// character in their first `differenceScan` scalars; further on, by byte (as fast as memory goes), and only
     /// the window around it is read.
-    private func windows(_ recorded: String?, _ replayed: String?) -> (recorded: String, replayed: String)? {
+    /// `differingByte`: where the values part, as the comparison found it (scanned here when not given).
+    private func windows(_ recorded: String?, _ replayed: String?, at differingByte: Int?)
+        -> (recorded: String, replayed: String)?
+    {
         let width = self.options.maxValueWidth
         guard let recorded, let replayed,
             Self.isLonger(recorded, than: width) || Self.isLonger(replayed, than: width)
@@ -243,7 +248,7 @@ public struct ReplayPrinter: Sendable {
             head.isWhole || common < count - 1
         }
         guard isSure(left, count: counts.0), isSure(right, count: counts.1) else {
-            let offset = Self.firstDifferentByte(recorded, replayed)
+            let offset = differingByte ?? ResultDifference.firstDifferentByte(recorded, replayed)
             return (
                 Self.window(recorded, aroundByte: offset) + " (differs at byte \(offset + 1))",
                 Self.window(replayed, aroundByte: offset)
@@ -280,24 +285,6 @@ public struct ReplayPrinter: Sendable {
     /// A window of a value in double quotes, with `…` on the sides where the value goes on.
     private static func quotedWindow(_ slice: some StringProtocol, cutBefore: Bool, cutAfter: Bool) -> String {
         (cutBefore ? "…" : "") + ValueText.quoted(String(slice)).dropLast() + "\"" + (cutAfter ? "…" : "")
-    }
-
-    /// The offset of the first byte in which `a` and `b` differ (the shorter one's length when it is a prefix).
-    private static func firstDifferentByte(_ a: String, _ b: String) -> Int {
-        let found = a.utf8.withContiguousStorageIfAvailable { left in
-            b.utf8.withContiguousStorageIfAvailable { right -> Int in
-                let count = min(left.count, right.count)
-                var index = 0
-                while index + 4096 <= count,
-                    memcmp(left.baseAddress! + index, right.baseAddress! + index, 4096) == 0
-                {
-                    index += 4096
-                }
-                while index < count, left[index] == right[index] { index += 1 }
-                return index
-            }
-        }
-        return (found ?? nil) ?? zip(a.utf8, b.utf8).prefix { $0 == $1 }.count
     }
 
     /// Whether `text` has more than `count` characters, reading at most 16 scalars a character.
