@@ -5,8 +5,9 @@ import Testing
 /// control, combining and wide characters. Display work is bounded by what is shown, so the dashboard keeps
 /// answering keys with those values on screen, and shows them cut.
 ///
-/// The proxy records a message of at most 16 MiB (`MessageFramer.maxTapLength`; a longer row is counted, not
-/// kept), so the 49 MB come as three rows of one 16.2 MB value each: the largest values a dashboard can be given.
+/// The 49 MB come as three rows of one 16.2 MB value each, so the Result pane, the detail and the scrolling all have
+/// several huge cells at once (the tap keeps rows up to 64 MiB: HugeValueTests sends one 50 MB value through the
+/// headless logs).
 @Suite struct MonitorHugeValueTests {
     /// Keys must be answered within this: before display work was bounded, Down took 50 s and Enter 96 s here.
     static let answerLimit = Duration.seconds(5)
