@@ -73,7 +73,7 @@ public enum DetailDocument {
     static func sqlLines(_ sql: String, width: Int) -> [StyledLine] {
         let text = TextLines.wrapped(sql, width: max(width - 2, 10))
         var lines = text.lines.map { StyledLine("  " + $0) }
-        if text.isCut { lines.append(StyledLine("  " + TextLines.cutNote(sql, what: "SQL"), .dim)) }
+        if text.isCut { lines.append(StyledLine("  " + TerminalText.cutNote(of: sql, what: "SQL"), .dim)) }
         return lines
     }
 

@@ -81,13 +81,7 @@ public enum DisplayText {
 
     /// A count with thousands separators: `1,234,567`.
     public static func count(_ value: Int) -> String {
-        let digits = String(value.magnitude)
-        var result = ""
-        for (index, digit) in digits.enumerated() {
-            if index > 0, (digits.count - index) % 3 == 0 { result.append(",") }
-            result.append(digit)
-        }
-        return (value < 0 ? "-" : "") + result
+        TerminalText.grouped(value)
     }
 
     /// `1 row`, `2 rows`, `1,024 rows`.

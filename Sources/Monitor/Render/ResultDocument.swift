@@ -8,7 +8,7 @@ public enum ResultDocument {
         if showSQL {
             let sql = TextLines.sql(entry.query.sql)
             document.append(lines: sql.lines.map { StyledLine($0) })
-            if sql.isCut { document.append(TextLines.cutNote(entry.query.sql, what: "SQL"), .dim) }
+            if sql.isCut { document.append(TerminalText.cutNote(of: entry.query.sql, what: "SQL"), .dim) }
             return document
         }
         switch entry.outcome {

@@ -51,10 +51,6 @@ public enum TextLines {
         return pieces
     }
 
-    /// The line under a text cut for the screen: how long it is, and where it is whole.
-    static func cutNote(_ text: String, what: String) -> String {
-        "… (\(what) cut here: \(DisplayText.count(text.utf8.count, "byte")) in all; the session file has it whole)"
-    }
 
     private static func expandingTabs(_ line: String) -> String {
         line.replacingOccurrences(of: "\t", with: "    ")

@@ -141,7 +141,7 @@ public struct HeadlessLogFormatter: Sendable {
         let sql = self.textLines(query.sql)
         lines += sql.lines.map { self.line($0) }
         if sql.isCut {
-            lines.append(self.line(Self.cutNote(of: query.sql, what: "SQL"), style: .dim))
+            lines.append(self.line("   " + TerminalText.cutNote(of: query.sql, what: "SQL"), style: .dim))
         }
         lines.append(self.line(rule))
 
@@ -268,11 +268,6 @@ public struct HeadlessLogFormatter: Sendable {
     /// Free text from outside (SQL, a message): its first lines, each escaped and cut to a line's width.
     private func textLines(_ text: String) -> (lines: [String], isCut: Bool) {
         TerminalText.escapedLines(text, maxLines: self.options.maxTextLines, maxWidth: self.options.maxLineWidth)
-    }
-
-    /// Says that a text was cut for the log and where the whole of it is.
-    static func cutNote(of text: String, what: String) -> String {
-        "   … (\(what) cut for the log: \(text.utf8.count) bytes in all; the session file has it whole)"
     }
 
     /// `12.3 ms` below a second, `1.23 s` above.

@@ -214,6 +214,24 @@ public enum TerminalText {
         return Fitted(text: String(output[..<keptEnd]) + "…", width: keptWidth + 1, isCut: true)
     }
 
+    /// The line under a text cut for display, the same in the log, the dashboard and replay's output: how long the
+    /// whole text is and where it is whole, e.g. `… (SQL cut here: 52,000,000 bytes in all; the session file has it
+    /// whole)`.
+    public static func cutNote(of text: String, what: String) -> String {
+        "… (\(what) cut here: \(self.grouped(text.utf8.count)) bytes in all; the session file has it whole)"
+    }
+
+    /// A count with thousands separators: `1,234,567`.
+    public static func grouped(_ value: Int) -> String {
+        let digits = String(value.magnitude)
+        var result = ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0, (digits.count - index) % 3 == 0 { result.append(",") }
+            result.append(digit)
+        }
+        return (value < 0 ? "-" : "") + result
+    }
+
     /// `text` followed by spaces up to `width` columns.
     public static func padded(_ text: String, toWidth width: Int) -> String {
         let missing = width - self.displayWidth(of: text)

@@ -114,10 +114,7 @@ public struct ReplayPrinter: Sendable {
             query.sql, maxLines: self.options.maxTextLines, maxWidth: self.options.maxLineWidth)
         lines += sql.lines
         if sql.isCut {
-            lines.append(
-                self.style(
-                    "… (SQL cut for the output: \(query.sql.utf8.count) bytes in all; the session file has it whole)",
-                    .dim))
+            lines.append(self.style(TerminalText.cutNote(of: query.sql, what: "SQL"), .dim))
         }
         lines.append(rule)
         if query.queryProtocol == .extended {

@@ -183,7 +183,7 @@ import Testing
         let expected = TerminalText.escapedLines(Self.short(200), maxLines: 100, maxWidth: 2000).lines
         #expect(Array(lines[3..<103]) == expected)
         #expect(lines[3] == "a\tb")
-        #expect(lines[103] == "… (SQL cut for the output: 52000000 bytes in all; the session file has it whole)")
+        #expect(lines[103] == "… (SQL cut here: 52,000,000 bytes in all; the session file has it whole)")
         #expect(lines[104] == String(repeating: "━", count: 53))
     }
 
