@@ -12,40 +12,25 @@ struct Execution: Sendable {
     var notes: [String] = []
 }
 
-/// Sends recorded queries to the target with the protocol they were recorded with, and collects the answers.
+/// Sends recorded queries to the target with the protocol they were recorded with, and collects the answers: the
+/// I/O around `ReplayProtocolState` (what to send, what may go ahead, what answers leave behind) and
+/// `AnswerCollector` (one answer, message by message), plus `--rollback`'s orchestration (`RollbackTransaction`
+/// decides, this runs its savepoints and emulated commands) and COPY data.
 ///
-/// - Simple queries go as one Query message, as recorded (several statements stay one message).
-/// - Extended queries go as Parse/Bind/Describe/Execute/Sync with the recorded statement and portal names,
-///   parameter values, formats and type OIDs, so types resolve as they did. A named statement is parsed the first
-///   time its name is seen and again whenever its SQL or types change (after a Close of the name, which is never
-///   an error); the unnamed statement is parsed every time. Describe is added so that the replayed result has
-///   column names even when the client never asked for them. A portal whose recorded Execute was suspended
-///   (`max_rows`) is resumed with Execute alone, as the client did.
-/// - COPY FROM STDIN sends the recorded data; COPY TO STDOUT collects the rows.
-///
-/// Each extended query ends with its own Sync: the session file does not record where the client's Syncs were,
-/// so each recorded query is its own unit (a recorded "not executed" query is handled by `ReplaySession`); several
-/// may still be sent before their answers are read (`sendAhead`, docs/replay.md "Pipelining").
+/// Several queries may be sent before their answers are read (`sendAhead`, docs/replay.md "Pipelining"); a
+/// recorded "not executed" query is handled by `ReplaySession`.
 actor QueryExecutor {
     private let connection: ReplayConnection
     private let target: String
-    private let safety: ReplayOptions.Safety
-    /// Named statements the target holds, as they were parsed.
-    private var prepared: [String: ParseMessage] = [:]
-    /// Portals the replay left suspended, and those the recording left suspended.
-    private var suspendedPortals: Set<String> = []
-    private var recordedSuspendedPortals: Set<String> = []
+    private var state: ReplayProtocolState
     private var rollback: RollbackTransaction?
-    private(set) var transactionState: TransactionState = .idle
-    /// Queries sent before the answers of those ahead of them were read (pipelining), oldest first.
-    private var sentAhead = CircularBuffer<SentAhead>()
-    /// When the last answer was read: a query sent ahead starts running on the server then, not when it was sent.
-    private var lastAnswer = ContinuousClock.now
+
+    var transactionState: TransactionState { self.state.transactionState }
 
     init(connection: ReplayConnection, target: String, safety: ReplayOptions.Safety) {
         self.connection = connection
         self.target = target
-        self.safety = safety
+        self.state = ReplayProtocolState(safety: safety)
         self.rollback = safety == .rollback ? RollbackTransaction() : nil
     }
 
@@ -70,43 +55,36 @@ actor QueryExecutor {
     func execute(_ query: RecordedQuery, recorded: RecordedResult?, keepRows: Int, key: Int)
         async throws(ReplayError) -> Execution
     {
-        defer { self.noteRecordedPortal(query, recorded: recorded) }
-        if let ahead = self.sentAhead.first {
+        defer { self.state.noteRecordedPortal(query, recorded: recorded) }
+        if let ahead = self.state.inFlight.first {
             if ahead.key == key {
-                self.sentAhead.removeFirst()
-                let start = max(ahead.sentAt, self.lastAnswer)
+                _ = self.state.takeInFlight()
+                let start = self.state.runStart(sentAt: ahead.sentAt)
                 return try await self.answer(query, sent: ahead.sent, copy: nil, start: start, keepRows: keepRows)
             }
             // Not the query that was sent next (the caller skipped one): read what was sent, to stay in step.
             try await self.discardSentAhead()
         }
-        if query.redacted {
-            // Sending the masked text would set a real password to "***".
-            return Execution(skipped: "a password in it was masked when it was recorded, so it cannot be sent again")
-        }
-        if self.safety == .readOnly, let reason = Self.readOnlyRefusal(query.sql) {
+        if let reason = self.state.refusal(query) {
             return Execution(skipped: reason)
         }
         let copy: [ByteBuffer]?
-        switch Self.copyData(of: recorded) {
+        switch ReplayProtocolState.copyData(of: recorded) {
         case .success(let data): copy = data
         case .failure(let reason): return Execution(skipped: reason.message)
         }
         let execution: Execution
         if self.rollback != nil {
             execution = try await self.executeInRollback(query, copy: copy, keepRows: keepRows)
-            if self.transactionState == .idle {
+            if self.state.transactionState == .idle {
                 throw .rollbackLost(
                     queryNumber: query.queryNumber, reason: "the server reports no transaction in progress")
             }
         } else {
             execution = try await self.run(query, copy: copy, savepoint: false, keepRows: keepRows)
         }
-        if query.queryProtocol == .simple, Self.mayHoldBarrierWord(query.sql) {
-            let words = SQLStatements.words(query.sql)
-            if words.contains("DEALLOCATE") || words.contains("DISCARD") {
-                self.prepared.removeAll()
-            }
+        if query.queryProtocol == .simple {
+            self.state.simpleQueryRan(query.sql)
         }
         return execution
     }
@@ -121,7 +99,7 @@ actor QueryExecutor {
         if statements.count > 1, commands.contains(where: { $0 != nil }) {
             return try await self.executePieces(query, statements: statements, commands: commands, keepRows: keepRows)
         }
-        let aborted = self.transactionState == .failed
+        let aborted = self.state.transactionState == .failed
         switch self.rollback!.plan(commands.first ?? nil, aborted: aborted) {
         case .run(let savepoint):
             return try await self.run(query, copy: copy, savepoint: savepoint, keepRows: keepRows)
@@ -147,7 +125,7 @@ actor QueryExecutor {
         var skipped: String?
         pieces: for (statement, command) in zip(statements, commands) {
             let piece = RecordedQuery(queryNumber: query.queryNumber, sql: statement)
-            let aborted = self.transactionState == .failed
+            let aborted = self.state.transactionState == .failed
             let result: RecordedResult
             switch self.rollback!.plan(command, aborted: aborted) {
             case .run(let savepoint):
@@ -205,18 +183,6 @@ actor QueryExecutor {
 
     // MARK: - Sending a query
 
-    /// What the messages of one query set up, for the bookkeeping after its answer.
-    private struct Sent {
-        var parsed: ParseMessage?
-        var portal: String?
-    }
-
-    /// What one ReadyForQuery cycle brought besides the result.
-    private struct Cycle {
-        var parseCompleted = false
-        var portalSuspended = false
-    }
-
     private func run(_ query: RecordedQuery, copy: [ByteBuffer]?, savepoint: Bool, keepRows: Int)
         async throws(ReplayError) -> Execution
     {
@@ -224,15 +190,16 @@ actor QueryExecutor {
         if savepoint {
             QueryMessage.encode("SAVEPOINT \(RollbackTransaction.statementSavepoint)", into: &buffer)
         }
-        let sent: Sent
-        switch self.encode(query, into: &buffer) {
+        let sent: ReplayProtocolState.Sent
+        switch self.state.encode(query, into: &buffer) {
         case .success(let encoded): sent = encoded
         case .failure(let reason): return Execution(skipped: reason.message)
         }
         self.send(buffer)
         if savepoint {
-            var ignored = ReplayedResultBuilder(keepRows: 0)
-            _ = try await self.collect(into: &ignored, copy: nil, extended: false)
+            var ignored = AnswerCollector(keepRows: 0)
+            let cycle = try await self.collect(into: &ignored, copy: nil, extended: false)
+            self.state.commandAnswered(cycle, at: .now)
         }
         let execution = try await self.answer(
             query, sent: sent, copy: copy, start: ContinuousClock.now, keepRows: keepRows)
@@ -251,208 +218,60 @@ actor QueryExecutor {
 
     /// Reads the answer to a query whose messages were sent, and keeps the books on what they set up.
     private func answer(
-        _ query: RecordedQuery, sent: Sent, copy: [ByteBuffer]?, start: ContinuousClock.Instant, keepRows: Int
+        _ query: RecordedQuery, sent: ReplayProtocolState.Sent, copy: [ByteBuffer]?, start: ContinuousClock.Instant,
+        keepRows: Int
     ) async throws(ReplayError) -> Execution {
-        var builder = ReplayedResultBuilder(keepRows: keepRows)
-        let cycle = try await self.collect(into: &builder, copy: copy, extended: query.queryProtocol == .extended)
-        let durationMS = Self.milliseconds(since: start)
-
-        if let parsed = sent.parsed, !parsed.name.isEmpty {
-            self.prepared[parsed.name] = cycle.parseCompleted ? parsed : nil
-        }
-        if let portal = sent.portal {
-            if cycle.portalSuspended {
-                self.suspendedPortals.insert(portal)
-            } else {
-                self.suspendedPortals.remove(portal)
-            }
-        }
-        if self.transactionState == .idle {
-            // Portals live until the end of their transaction.
-            self.suspendedPortals.removeAll()
-        }
-        return Execution(result: builder.result(queryNumber: query.queryNumber, durationMS: durationMS))
-    }
-
-    /// Why a recorded query cannot be sent again.
-    struct NotReplayable: Error {
-        var message: String
-    }
-
-    /// Encodes the query's messages; fails when the recording lacks what they need.
-    private func encode(_ query: RecordedQuery, into buffer: inout ByteBuffer) -> Result<Sent, NotReplayable> {
-        guard query.queryProtocol == .extended else {
-            QueryMessage.encode(query.sql, into: &buffer)
-            return .success(Sent())
-        }
-        let types = query.parameterTypes ?? []
-        guard let statement = query.statementName else {
-            // Only a Parse was recorded (it failed before any Execute): send the Parse alone.
-            let parse = ParseMessage(name: "", sql: query.sql, parameterTypes: types)
-            parse.encode(into: &buffer)
-            EmptyMessage.encode(id: FrontendMessageID.sync, into: &buffer)
-            return .success(Sent(parsed: parse))
-        }
-        let portal = query.portalName ?? ""
-        let maxRows = query.maxRows ?? 0
-        var sent = Sent(portal: portal)
-        let resume =
-            maxRows > 0 && self.recordedSuspendedPortals.contains(portal) && self.suspendedPortals.contains(portal)
-        if !resume {
-            let parse = ParseMessage(name: statement, sql: query.sql, parameterTypes: types)
-            if statement.isEmpty || self.prepared[statement] != parse {
-                if !statement.isEmpty {
-                    TargetedMessage(target: .statement, name: statement).encode(
-                        id: FrontendMessageID.close, into: &buffer)
-                }
-                parse.encode(into: &buffer)
-                sent.parsed = parse
-            }
-            if !portal.isEmpty {
-                TargetedMessage(target: .portal, name: portal).encode(id: FrontendMessageID.close, into: &buffer)
-            }
-            let parameters = query.parameters ?? []
-            var values: [[UInt8]?] = []
-            for (index, parameter) in parameters.enumerated() {
-                guard let value = parameter.value else {
-                    values.append(nil)
-                    continue
-                }
-                switch parameter.format {
-                case .text:
-                    values.append(Array(value.utf8))
-                case .binary:
-                    guard let data = Data(base64Encoded: value) else {
-                        return .failure(
-                            NotReplayable(message: "binary parameter $\(index + 1) is not valid base64 in the file"))
-                    }
-                    values.append(Array(data))
-                }
-            }
-            let formats: [Int16] = parameters.map { $0.format == .binary ? 1 : 0 }
-            BindMessage(
-                portal: portal, statement: statement,
-                parameterFormats: formats.contains(1) ? formats : [], parameters: values,
-                resultFormats: query.resultFormats ?? []
-            ).encode(into: &buffer)
-        }
-        TargetedMessage(target: .portal, name: portal).encode(id: FrontendMessageID.describe, into: &buffer)
-        ExecuteMessage(portal: portal, maxRows: maxRows).encode(into: &buffer)
-        EmptyMessage.encode(id: FrontendMessageID.sync, into: &buffer)
-        return .success(sent)
-    }
-
-    /// Remembers whether the recording left the query's portal suspended, so the next Execute resumes it.
-    private func noteRecordedPortal(_ query: RecordedQuery, recorded: RecordedResult?) {
-        guard query.queryProtocol == .extended, let recorded else { return }
-        let portal = query.portalName ?? ""
-        if (query.maxRows ?? 0) > 0, recorded.error == nil, recorded.result.commandTag == nil {
-            self.recordedSuspendedPortals.insert(portal)
-        } else {
-            self.recordedSuspendedPortals.remove(portal)
-        }
+        var collector = AnswerCollector(keepRows: keepRows)
+        let cycle = try await self.collect(into: &collector, copy: copy, extended: query.queryProtocol == .extended)
+        let end = ContinuousClock.now
+        self.state.answered(sent, cycle: cycle, at: end)
+        return Execution(
+            result: collector.result(queryNumber: query.queryNumber, durationMS: Self.milliseconds(end - start)))
     }
 
     // MARK: - Pipelining
 
-    /// A query whose messages went out before the answers ahead of it were read.
-    private struct SentAhead {
-        /// The caller's name for the query (its position in the script).
-        var key: Int
-        var sent: Sent
-        var sentAt: ContinuousClock.Instant
-    }
-
     /// Queries sent ahead whose answers are not read yet.
-    var sentAheadCount: Int { self.sentAhead.count }
+    var sentAheadCount: Int { self.state.inFlight.count }
 
-    /// Sends the leading queries of `queries` that can go before the answers ahead of them are read, in one
-    /// write, and returns how many went. The server still runs them one at a time, in order, each with its own
-    /// Sync, so a failing one does not affect the next; what must not go ahead is anything whose messages depend
-    /// on an earlier answer: a named statement not yet parsed (whether its Parse succeeds decides the next
-    /// query's messages), a resumed portal, COPY (the server reads what follows as COPY data), DEALLOCATE or
-    /// DISCARD (they drop statements the next queries use), anything not replayed as recorded, and everything
-    /// under --rollback (savepoints depend on each answer).
+    /// Sends the leading queries of `queries` that may go before the answers ahead of them are read
+    /// (`ReplayProtocolState.canGoAhead`), in one write, and returns how many went.
     func sendAhead(_ queries: [(key: Int, query: RecordedQuery, recorded: RecordedResult?)]) async throws(ReplayError)
         -> Int
     {
-        guard self.rollback == nil else { return 0 }
         var buffer = ByteBufferAllocator().buffer(capacity: 256 * max(queries.count, 1))
-        var ahead: [SentAhead] = []
+        var ahead: [ReplayProtocolState.InFlight] = []
+        let now = ContinuousClock.now
         for (key, query, recorded) in queries {
-            guard self.canGoAhead(query, recorded: recorded) else { break }
+            guard self.state.canGoAhead(query, recorded: recorded) else { break }
             let mark = buffer.writerIndex
-            guard case .success(let sent) = self.encode(query, into: &buffer) else {
+            guard case .success(let sent) = self.state.encode(query, into: &buffer) else {
                 buffer.moveWriterIndex(to: mark)
                 break
             }
-            ahead.append(SentAhead(key: key, sent: sent, sentAt: .now))
+            ahead.append(ReplayProtocolState.InFlight(key: key, sent: sent, sentAt: now))
         }
         guard !ahead.isEmpty else { return 0 }
         self.send(buffer)
-        self.sentAhead.append(contentsOf: ahead)
+        self.state.sentAhead(ahead)
         return ahead.count
-    }
-
-    private func canGoAhead(_ query: RecordedQuery, recorded: RecordedResult?) -> Bool {
-        if query.redacted || recorded?.copyData != nil {
-            return false
-        }
-        if self.safety == .readOnly, Self.readOnlyRefusal(query.sql) != nil {
-            return false
-        }
-        if Self.mayHoldBarrierWord(query.sql) {
-            let words = SQLStatements.words(query.sql)
-            if words.contains(where: { $0 == "COPY" || $0 == "DEALLOCATE" || $0 == "DISCARD" }) {
-                return false
-            }
-        }
-        guard query.queryProtocol == .extended else { return true }
-        guard let statement = query.statementName, (query.maxRows ?? 0) == 0, (query.portalName ?? "").isEmpty else {
-            return false
-        }
-        return statement.isEmpty
-            || self.prepared[statement]
-                == ParseMessage(name: statement, sql: query.sql, parameterTypes: query.parameterTypes ?? [])
-    }
-
-    private static let barrierWords: [[UInt8]] = [Array("copy".utf8), Array("deallocate".utf8), Array("discard".utf8)]
-
-    /// A quick look for COPY, DEALLOCATE or DISCARD in any case, before the exact (and slower) word scan.
-    static func mayHoldBarrierWord(_ sql: String) -> Bool {
-        let candidates = Self.barrierWords
-        return sql.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
-            for index in bytes.indices {
-                let first = bytes[index] | 0x20
-                guard first == UInt8(ascii: "c") || first == UInt8(ascii: "d") else { continue }
-                for word in candidates where word[0] == first && index + word.count <= bytes.count {
-                    var same = true
-                    for offset in 1..<word.count where bytes[index + offset] | 0x20 != word[offset] {
-                        same = false
-                        break
-                    }
-                    if same { return true }
-                }
-            }
-            return false
-        } ?? true
     }
 
     /// Reads and drops the answers to every query sent ahead.
     func discardSentAhead() async throws(ReplayError) {
-        while self.sentAhead.popFirst() != nil {
-            var ignored = ReplayedResultBuilder(keepRows: 0)
-            _ = try await self.collect(into: &ignored, copy: nil, extended: true)
+        while let ahead = self.state.takeInFlight() {
+            var ignored = AnswerCollector(keepRows: 0)
+            let cycle = try await self.collect(into: &ignored, copy: nil, extended: true)
+            self.state.answered(ahead.sent, cycle: cycle, at: .now)
         }
     }
 
     // MARK: - Receiving
 
-    /// Reads one answer up to ReadyForQuery into `builder`, sending COPY data when the server asks for it.
-    private func collect(into builder: inout ReplayedResultBuilder, copy: [ByteBuffer]?, extended: Bool)
-        async throws(ReplayError) -> Cycle
+    /// Reads one answer up to ReadyForQuery into `collector`, sending COPY data when the server asks for it.
+    private func collect(into collector: inout AnswerCollector, copy: [ByteBuffer]?, extended: Bool)
+        async throws(ReplayError) -> AnswerCollector.Cycle
     {
-        var cycle = Cycle()
         while true {
             let message: RawMessage
             do {
@@ -460,44 +279,19 @@ actor QueryExecutor {
             } catch {
                 throw .connectionLost(target: self.target, reason: "\(error)")
             }
+            let progress: AnswerCollector.Progress
             do {
-                switch message.id {
-                case BackendMessageID.rowDescription:
-                    builder.rowDescription(try RowDescription.decode(from: message.payload))
-                case BackendMessageID.dataRow:
-                    try builder.dataRow(message.payload)
-                case BackendMessageID.commandComplete:
-                    builder.endStatement(tag: try CommandComplete.tag(of: message.payload))
-                case BackendMessageID.emptyQueryResponse:
-                    builder.endStatement(tag: nil)
-                case BackendMessageID.portalSuspended:
-                    builder.endStatement(tag: nil)
-                    cycle.portalSuspended = true
-                case BackendMessageID.errorResponse:
-                    builder.error(try ErrorFields.decode(from: message.payload).recorded)
-                case BackendMessageID.noticeResponse:
-                    builder.notice(try ErrorFields.decode(from: message.payload).recorded)
-                case BackendMessageID.copyInResponse:
-                    try await self.sendCopy(copy, extended: extended)
-                case BackendMessageID.copyOutResponse, BackendMessageID.copyBothResponse:
-                    builder.copyOut()
-                case BackendMessageID.copyData:
-                    builder.copyData(message.payload)
-                case BackendMessageID.parseComplete:
-                    cycle.parseCompleted = true
-                case BackendMessageID.readyForQuery:
-                    self.transactionState = try ReadyForQuery.state(of: message.payload)
-                    self.lastAnswer = ContinuousClock.now
-                    return cycle
-                default:
-                    // BindComplete, CloseComplete, NoData, ParameterDescription, CopyDone, ParameterStatus,
-                    // NotificationResponse: nothing to collect.
-                    break
-                }
-            } catch let error as ReplayError {
-                throw error
+                progress = try collector.received(message)
             } catch {
                 throw .connectionLost(target: self.target, reason: "the server sent an invalid message: \(error)")
+            }
+            switch progress {
+            case .more:
+                continue
+            case .sendCopyData:
+                try await self.sendCopy(copy, extended: extended)
+            case .done(let cycle):
+                return cycle
             }
         }
     }
@@ -531,9 +325,10 @@ actor QueryExecutor {
         var buffer = ByteBufferAllocator().buffer(capacity: sql.utf8.count + 8)
         QueryMessage.encode(sql, into: &buffer)
         self.send(buffer)
-        var builder = ReplayedResultBuilder(keepRows: 0)
-        _ = try await self.collect(into: &builder, copy: nil, extended: false)
-        return builder.result(queryNumber: 0, durationMS: 0).error
+        var collector = AnswerCollector(keepRows: 0)
+        let cycle = try await self.collect(into: &collector, copy: nil, extended: false)
+        self.state.commandAnswered(cycle, at: .now)
+        return collector.result(queryNumber: 0, durationMS: 0).error
     }
 
     private func send(_ buffer: ByteBuffer) {
@@ -550,46 +345,11 @@ actor QueryExecutor {
 
     // MARK: - Helpers
 
-    /// The recorded COPY FROM STDIN data as bytes; nil when the query recorded none.
-    private static func copyData(of recorded: RecordedResult?) -> Result<[ByteBuffer]?, NotReplayable> {
-        guard let recorded, let chunks = recorded.copyData else { return .success(nil) }
-        if recorded.copyDataTruncated {
-            return .failure(
-                NotReplayable(
-                    message: "its COPY data was not fully recorded (copy_data_truncated), so it cannot be sent again"))
-        }
-        let base64 = recorded.copyDataEncoding == .base64
-        var buffers: [ByteBuffer] = []
-        buffers.reserveCapacity(chunks.count)
-        for chunk in chunks {
-            if base64 {
-                guard let data = Data(base64Encoded: chunk) else {
-                    return .failure(NotReplayable(message: "its COPY data is not valid base64 in the file"))
-                }
-                buffers.append(ByteBuffer(bytes: data))
-            } else {
-                buffers.append(ByteBuffer(string: chunk))
-            }
-        }
-        return .success(buffers)
-    }
-
-    /// `--read-only`: a statement that could switch the session or a transaction back to read-write is not sent.
-    static func readOnlyRefusal(_ sql: String) -> String? {
-        let words = SQLStatements.words(sql).map { $0.uppercased() }
-        for (index, word) in words.enumerated() {
-            if word == "READ", index + 1 < words.count, words[index + 1] == "WRITE" {
-                return "--read-only: it asks for READ WRITE"
-            }
-            if word == "TRANSACTION_READ_ONLY" || word == "DEFAULT_TRANSACTION_READ_ONLY" {
-                return "--read-only: it changes \(word.lowercased())"
-            }
-        }
-        return nil
-    }
-
     private static func milliseconds(since start: ContinuousClock.Instant) -> Double {
-        let elapsed = ContinuousClock.now - start
+        Self.milliseconds(ContinuousClock.now - start)
+    }
+
+    static func milliseconds(_ elapsed: Duration) -> Double {
         let (seconds, attoseconds) = elapsed.components
         return (Double(seconds) * 1000 + Double(attoseconds) / 1e15).rounded(toPlaces: 3)
     }

@@ -22,7 +22,7 @@ public struct ReplayOptions: Sendable, Equatable {
     /// How many queries may be sent before the answer to the first of them is read (0: one at a time). Sending
     /// ahead hides the network round trip per query; the server still runs them one at a time, in order. It is
     /// used only where nothing the replay sends depends on an answer in between: not with `--rollback` or a
-    /// speed, and a query that does depend on one waits (see `QueryExecutor.sendAhead`). Each query's duration
+    /// speed, and a query that does depend on one waits (see `ReplayProtocolState.canGoAhead`). Each query's duration
     /// then runs from when the server could start it (the previous answer) to its answer.
     public var pipelineDepth: Int
 

@@ -7,11 +7,11 @@ import Testing
         "select 1; Discard plans", "SELECT * FROM copyright",
     ])
     func theQuickLookFindsEveryBarrierWord(sql: String) {
-        #expect(QueryExecutor.mayHoldBarrierWord(sql))
+        #expect(ReplayProtocolState.mayHoldBarrierWord(sql))
     }
 
     @Test(arguments: ["SELECT abalance FROM pgbench_accounts WHERE aid = $1", "BEGIN", "", "UPDATE t SET c = 1", "dea", "cop"])
     func theQuickLookLetsOrdinaryQueriesThrough(sql: String) {
-        #expect(!QueryExecutor.mayHoldBarrierWord(sql))
+        #expect(!ReplayProtocolState.mayHoldBarrierWord(sql))
     }
 }

@@ -66,11 +66,11 @@ import Testing
     }
 
     @Test func readOnlyRefusesWhatWouldSwitchBackToReadWrite() {
-        #expect(QueryExecutor.readOnlyRefusal("BEGIN READ WRITE") != nil)
-        #expect(QueryExecutor.readOnlyRefusal("SET SESSION CHARACTERISTICS AS TRANSACTION READ  WRITE") != nil)
-        #expect(QueryExecutor.readOnlyRefusal("set default_transaction_read_only = off") != nil)
-        #expect(QueryExecutor.readOnlyRefusal("SET \"transaction_read_only\" TO off") != nil)
-        #expect(QueryExecutor.readOnlyRefusal("SELECT 'read write'") == nil)
-        #expect(QueryExecutor.readOnlyRefusal("SELECT * FROM test_data") == nil)
+        #expect(ReplayProtocolState.readOnlyRefusal("BEGIN READ WRITE") != nil)
+        #expect(ReplayProtocolState.readOnlyRefusal("SET SESSION CHARACTERISTICS AS TRANSACTION READ  WRITE") != nil)
+        #expect(ReplayProtocolState.readOnlyRefusal("set default_transaction_read_only = off") != nil)
+        #expect(ReplayProtocolState.readOnlyRefusal("SET \"transaction_read_only\" TO off") != nil)
+        #expect(ReplayProtocolState.readOnlyRefusal("SELECT 'read write'") == nil)
+        #expect(ReplayProtocolState.readOnlyRefusal("SELECT * FROM test_data") == nil)
     }
 }

@@ -1,0 +1,73 @@
+import NIOCore
+import ProxyEngine
+
+/// Reads the target's answer to one query, message by message, up to its ReadyForQuery: the replayed result (in
+/// the recorder's shape, `ReplayedResultBuilder`) and what the cycle set up (a statement parsed, a portal
+/// suspended, the transaction state). Pure: the executor feeds it each backend message and acts on what it says.
+struct AnswerCollector {
+    /// What one ReadyForQuery cycle brought besides the result.
+    struct Cycle: Sendable, Equatable {
+        var parseCompleted = false
+        var portalSuspended = false
+        var transactionState: TransactionState = .idle
+    }
+
+    /// What the executor does after a message.
+    enum Progress: Equatable {
+        /// Read the next message.
+        case more
+        /// The server asks for COPY data (CopyInResponse): send it (or CopyFail), then read on.
+        case sendCopyData
+        /// ReadyForQuery: the answer is complete.
+        case done(Cycle)
+    }
+
+    private(set) var builder: ReplayedResultBuilder
+    private var cycle = Cycle()
+
+    init(keepRows: Int) {
+        self.builder = ReplayedResultBuilder(keepRows: keepRows)
+    }
+
+    /// One backend message of the answer. Throws when the server sent a message that does not decode.
+    mutating func received(_ message: RawMessage) throws -> Progress {
+        switch message.id {
+        case BackendMessageID.rowDescription:
+            self.builder.rowDescription(try RowDescription.decode(from: message.payload))
+        case BackendMessageID.dataRow:
+            try self.builder.dataRow(message.payload)
+        case BackendMessageID.commandComplete:
+            self.builder.endStatement(tag: try CommandComplete.tag(of: message.payload))
+        case BackendMessageID.emptyQueryResponse:
+            self.builder.endStatement(tag: nil)
+        case BackendMessageID.portalSuspended:
+            self.builder.endStatement(tag: nil)
+            self.cycle.portalSuspended = true
+        case BackendMessageID.errorResponse:
+            self.builder.error(try ErrorFields.decode(from: message.payload).recorded)
+        case BackendMessageID.noticeResponse:
+            self.builder.notice(try ErrorFields.decode(from: message.payload).recorded)
+        case BackendMessageID.copyInResponse:
+            return .sendCopyData
+        case BackendMessageID.copyOutResponse, BackendMessageID.copyBothResponse:
+            self.builder.copyOut()
+        case BackendMessageID.copyData:
+            self.builder.copyData(message.payload)
+        case BackendMessageID.parseComplete:
+            self.cycle.parseCompleted = true
+        case BackendMessageID.readyForQuery:
+            self.cycle.transactionState = try ReadyForQuery.state(of: message.payload)
+            return .done(self.cycle)
+        default:
+            // BindComplete, CloseComplete, NoData, ParameterDescription, CopyDone, ParameterStatus,
+            // NotificationResponse: nothing to collect.
+            break
+        }
+        return .more
+    }
+
+    /// The replayed result so far (complete once `received` said `.done`).
+    func result(queryNumber: Int, durationMS: Double) -> RecordedResult {
+        self.builder.result(queryNumber: queryNumber, durationMS: durationMS)
+    }
+}
