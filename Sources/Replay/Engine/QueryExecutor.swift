@@ -199,7 +199,7 @@ actor QueryExecutor {
         if savepoint {
             var ignored = AnswerCollector(keepRows: 0)
             let cycle = try await self.collect(into: &ignored, copy: nil, extended: false)
-            self.state.commandAnswered(cycle, at: .now)
+            self.state.commandAnswered(cycle, at: cycle.ready ?? .now)
         }
         let execution = try await self.answer(
             query, sent: sent, copy: copy, start: ContinuousClock.now, keepRows: keepRows)
@@ -222,11 +222,15 @@ actor QueryExecutor {
         keepRows: Int
     ) async throws(ReplayError) -> Execution {
         var collector = AnswerCollector(keepRows: keepRows)
-        let cycle = try await self.collect(into: &collector, copy: copy, extended: query.queryProtocol == .extended)
-        let end = ContinuousClock.now
-        self.state.answered(sent, cycle: cycle, at: end)
+        let extended = query.queryProtocol == .extended
+        let cycle = try await self.collect(into: &collector, copy: copy, extended: extended)
+        let ready = cycle.ready ?? .now
+        self.state.answered(sent, cycle: cycle, at: ready)
+        // From when the server could start the query to the arrival of what ends it, as the recorder measures.
+        let end = cycle.end(extended: extended) ?? ready
         return Execution(
-            result: collector.result(queryNumber: query.queryNumber, durationMS: Self.milliseconds(end - start)))
+            result: collector.result(
+                queryNumber: query.queryNumber, durationMS: Self.milliseconds(max(end - start, .zero))))
     }
 
     // MARK: - Pipelining
@@ -262,7 +266,7 @@ actor QueryExecutor {
         while let ahead = self.state.takeInFlight() {
             var ignored = AnswerCollector(keepRows: 0)
             let cycle = try await self.collect(into: &ignored, copy: nil, extended: true)
-            self.state.answered(ahead.sent, cycle: cycle, at: .now)
+            self.state.answered(ahead.sent, cycle: cycle, at: cycle.ready ?? .now)
         }
     }
 
@@ -273,15 +277,15 @@ actor QueryExecutor {
         async throws(ReplayError) -> AnswerCollector.Cycle
     {
         while true {
-            let message: RawMessage
+            let received: ReceivedMessage
             do {
-                message = try await self.connection.receive()
+                received = try await self.connection.receive()
             } catch {
                 throw .connectionLost(target: self.target, reason: "\(error)")
             }
             let progress: AnswerCollector.Progress
             do {
-                progress = try collector.received(message)
+                progress = try collector.received(received.message, at: received.arrived)
             } catch {
                 throw .connectionLost(target: self.target, reason: "the server sent an invalid message: \(error)")
             }
@@ -327,7 +331,7 @@ actor QueryExecutor {
         self.send(buffer)
         var collector = AnswerCollector(keepRows: 0)
         let cycle = try await self.collect(into: &collector, copy: nil, extended: false)
-        self.state.commandAnswered(cycle, at: .now)
+        self.state.commandAnswered(cycle, at: cycle.ready ?? .now)
         return collector.result(queryNumber: 0, durationMS: 0).error
     }
 

@@ -50,8 +50,10 @@ public final class ReplayConnection: Sendable {
         try await self.channel.writeAndFlush(buffer).get()
     }
 
-    /// The next backend message; throws when the connection is closed or broken.
-    public func receive() async throws -> RawMessage {
+    /// The next backend message and when its bytes arrived (read on the event loop, as the proxy stamps what it
+    /// relays, so replayed and recorded durations are measured alike); throws when the connection is closed or
+    /// broken.
+    public func receive() async throws -> ReceivedMessage {
         if let message = try self.inbox.takeBuffered() {
             return message
         }
@@ -75,6 +77,12 @@ public final class ReplayConnection: Sendable {
     public var isActive: Bool { self.channel.isActive }
 }
 
+/// A backend message and the instant its bytes were read from the socket.
+public struct ReceivedMessage: Sendable {
+    public var message: RawMessage
+    public var arrived: ContinuousClock.Instant
+}
+
 /// Why a replay connection stopped working.
 public struct ReplayConnectionClosed: Error, Sendable, CustomStringConvertible {
     public var reason: String
@@ -86,8 +94,8 @@ public struct ReplayConnectionClosed: Error, Sendable, CustomStringConvertible {
 /// Shared between the event loop (which fills it) and the replay task (which empties it).
 final class ReplayInbox: Sendable {
     private struct State {
-        var messages = CircularBuffer<RawMessage>()
-        var waiter: CheckedContinuation<RawMessage, any Error>?
+        var messages = CircularBuffer<ReceivedMessage>()
+        var waiter: CheckedContinuation<ReceivedMessage, any Error>?
         var failure: ReplayConnectionClosed?
         var readInFlight = false
     }
@@ -95,7 +103,7 @@ final class ReplayInbox: Sendable {
     private let state = NIOLockedValueBox(State())
 
     /// A buffered message, nil when none is buffered; throws once the connection has failed and all is taken.
-    func takeBuffered() throws -> RawMessage? {
+    func takeBuffered() throws -> ReceivedMessage? {
         try self.state.withLockedValue { state in
             if let message = state.messages.popFirst() { return message }
             if let failure = state.failure { throw failure }
@@ -104,9 +112,9 @@ final class ReplayInbox: Sendable {
     }
 
     /// Parks `continuation` until a message comes (or resumes it at once); true when the caller must start a read.
-    func wait(_ continuation: CheckedContinuation<RawMessage, any Error>) -> Bool {
+    func wait(_ continuation: CheckedContinuation<ReceivedMessage, any Error>) -> Bool {
         enum Action {
-            case resume(Result<RawMessage, any Error>)
+            case resume(Result<ReceivedMessage, any Error>)
             case read
             case none
         }
@@ -130,8 +138,8 @@ final class ReplayInbox: Sendable {
     }
 
     /// Event loop: one decoded message.
-    func deliver(_ message: RawMessage) {
-        let waiter = self.state.withLockedValue { state -> CheckedContinuation<RawMessage, any Error>? in
+    func deliver(_ message: ReceivedMessage) {
+        let waiter = self.state.withLockedValue { state -> CheckedContinuation<ReceivedMessage, any Error>? in
             if let waiter = state.waiter {
                 state.waiter = nil
                 return waiter
@@ -152,7 +160,7 @@ final class ReplayInbox: Sendable {
 
     /// Event loop: the connection is gone. A waiting task fails now, later ones after the buffer is drained.
     func fail(_ reason: String) {
-        let waiter = self.state.withLockedValue { state -> CheckedContinuation<RawMessage, any Error>? in
+        let waiter = self.state.withLockedValue { state -> CheckedContinuation<ReceivedMessage, any Error>? in
             if state.failure == nil { state.failure = ReplayConnectionClosed(reason: reason) }
             let waiter = state.waiter
             state.waiter = nil
@@ -174,9 +182,11 @@ final class ReplayInboundHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // One instant for every message of the read, as the proxy's tap takes the time a read's first bytes came.
+        let arrived = ContinuousClock.now
         do {
             try self.processor.process(buffer: self.unwrapInboundIn(data)) { message in
-                self.inbox.deliver(message)
+                self.inbox.deliver(ReceivedMessage(message: message, arrived: arrived))
             }
         } catch {
             self.inbox.fail("the server sent an invalid message: \(error)")

@@ -10,6 +10,16 @@ struct AnswerCollector {
         var parseCompleted = false
         var portalSuspended = false
         var transactionState: TransactionState = .idle
+        /// When the last statement of the answer ended (CommandComplete, EmptyQueryResponse, PortalSuspended or
+        /// ErrorResponse arrived), and when ReadyForQuery did: the recorder ends an extended query at the former
+        /// and a simple one at the latter, and replay measures the same span (`end(extended:)`).
+        var statementEnded: ContinuousClock.Instant?
+        var ready: ContinuousClock.Instant?
+
+        /// Where the query's duration ends, as the recorder ends it.
+        func end(extended: Bool) -> ContinuousClock.Instant? {
+            extended ? self.statementEnded ?? self.ready : self.ready
+        }
     }
 
     /// What the executor does after a message.
@@ -29,8 +39,16 @@ struct AnswerCollector {
         self.builder = ReplayedResultBuilder(keepRows: keepRows)
     }
 
-    /// One backend message of the answer. Throws when the server sent a message that does not decode.
-    mutating func received(_ message: RawMessage) throws -> Progress {
+    /// One backend message of the answer, read at `arrived`. Throws when the server sent a message that does not
+    /// decode.
+    mutating func received(_ message: RawMessage, at arrived: ContinuousClock.Instant? = nil) throws -> Progress {
+        switch message.id {
+        case BackendMessageID.commandComplete, BackendMessageID.emptyQueryResponse, BackendMessageID.portalSuspended,
+            BackendMessageID.errorResponse:
+            self.cycle.statementEnded = arrived
+        default:
+            break
+        }
         switch message.id {
         case BackendMessageID.rowDescription:
             self.builder.rowDescription(try RowDescription.decode(from: message.payload))
@@ -57,6 +75,7 @@ struct AnswerCollector {
             self.cycle.parseCompleted = true
         case BackendMessageID.readyForQuery:
             self.cycle.transactionState = try ReadyForQuery.state(of: message.payload)
+            self.cycle.ready = arrived
             return .done(self.cycle)
         default:
             // BindComplete, CloseComplete, NoData, ParameterDescription, CopyDone, ParameterStatus,

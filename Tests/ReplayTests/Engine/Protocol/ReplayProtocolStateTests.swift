@@ -188,6 +188,20 @@ import Testing
         #expect(cycle.portalSuspended)
     }
 
+    /// The replayed duration ends where the recorder ends it: an extended query at its CommandComplete (or error,
+    /// or PortalSuspended), a simple query at ReadyForQuery.
+    @Test func theAnswerSaysWhereTheDurationEnds() throws {
+        let start = ContinuousClock.now
+        var collector = AnswerCollector(keepRows: 1)
+        _ = try collector.received(Self.message(BackendMessageID.commandComplete) { $0.writeCString("SELECT 0") }, at: start + .milliseconds(3))
+        guard case .done(let cycle) = try collector.received(Self.ready, at: start + .milliseconds(4)) else {
+            Issue.record("not done")
+            return
+        }
+        #expect(cycle.end(extended: true) == start + .milliseconds(3))
+        #expect(cycle.end(extended: false) == start + .milliseconds(4))
+    }
+
     @Test func aMalformedMessageThrows() {
         var collector = AnswerCollector(keepRows: 10)
         #expect(throws: (any Error).self) {
