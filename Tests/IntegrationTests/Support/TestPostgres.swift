@@ -58,8 +58,12 @@ public final class TestPostgres: Sendable {
     public let socketDirectory: String
     public let dataDirectory: String
     public let logFile: String
+    /// The major's programs this server runs (initdb, pg_ctl, postgres) and whose psql it uses by default.
+    public let installation: PostgresInstallation
     /// Where initdb, pg_ctl, postgres and psql were found.
-    public let binDirectory: String
+    public var binDirectory: String { self.installation.binDirectory }
+    /// The server's major version (15, 16, ...).
+    public var major: Int { self.installation.major }
     /// The SCRAM password of the `postgres` superuser (the "real" upstream credentials a proxy maps to).
     public let upstreamPassword: String
 
@@ -71,7 +75,7 @@ public final class TestPostgres: Sendable {
     private init(
         port: Int,
         directory: String,
-        binDirectory: String,
+        installation: PostgresInstallation,
         passwords: [String: String],
         exitActionID: UInt64
     ) {
@@ -79,7 +83,7 @@ public final class TestPostgres: Sendable {
         self.socketDirectory = directory
         self.dataDirectory = directory + "/data"
         self.logFile = directory + "/server.log"
-        self.binDirectory = binDirectory
+        self.installation = installation
         self.passwords = passwords
         self.upstreamPassword = passwords[Self.adminRole] ?? ""
         self.exitActionID = exitActionID
@@ -109,16 +113,18 @@ public final class TestPostgres: Sendable {
     ///     (quote string values yourself, e.g. `["log_statement": "'all'"]`).
     ///   - hba: a `pg_hba.conf` replacing the harness's own.
     ///   - tls: a certificate and key for the server: `ssl = on` with them.
+    ///   - installation: the major to run (`PostgresInstallation.major(18)`); the system's by default.
     static func start(
-        configuration: [String: String] = [:], hba: String? = nil, tls: TestCertificates? = nil
+        configuration: [String: String] = [:], hba: String? = nil, tls: TestCertificates? = nil,
+        installation: PostgresInstallation? = nil
     ) async throws -> TestPostgres {
-        let binDirectory = try Tools.postgresBinDirectory
+        let installation = try installation ?? PostgresInstallation.system
         let owner = try ServerOwner.current()
         let directory = try Self.makeTemporaryDirectory(owner: owner)
         let dataDirectory = directory + "/data"
         let logFile = directory + "/server.log"
         let cleanup = ServerCleanup(
-            binDirectory: binDirectory,
+            installation: installation,
             directory: directory,
             dataDirectory: dataDirectory,
             asPostgres: owner != nil
@@ -131,7 +137,7 @@ public final class TestPostgres: Sendable {
                     "-D", dataDirectory, "-U", Self.adminRole, "--auth-local=trust", "--auth-host=scram-sha-256",
                     "-E", "UTF8", "--locale=C", "--no-sync",
                 ],
-                binDirectory: binDirectory,
+                installation: installation,
                 owner: owner,
                 directory: directory,
                 timeout: .seconds(120)
@@ -163,7 +169,7 @@ public final class TestPostgres: Sendable {
                 let started = try await Self.runServerTool(
                     "pg_ctl",
                     ["-D", dataDirectory, "-l", logFile, "-w", "-t", "60", "start"],
-                    binDirectory: binDirectory,
+                    installation: installation,
                     owner: owner,
                     directory: directory,
                     timeout: .seconds(90)
@@ -193,7 +199,7 @@ public final class TestPostgres: Sendable {
             let server = TestPostgres(
                 port: port,
                 directory: directory,
-                binDirectory: binDirectory,
+                installation: installation,
                 passwords: passwords,
                 exitActionID: exitActionID
             )
@@ -231,12 +237,15 @@ public final class TestPostgres: Sendable {
     /// newline; throws `TestPostgresError.psqlFailed` with stderr when psql fails.
     @discardableResult
     public func psqlAdmin(_ sql: String, database: String = "postgres") async throws -> String {
-        let result = try await ProcessRunner.run(
-            try Tools.psql,
+        let psql = self.installation.command(
+            "psql",
             [
                 "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1",
                 "-h", self.socketDirectory, "-p", String(self.port), "-U", Self.adminRole, "-d", database,
-            ],
+            ])
+        let result = try await ProcessRunner.run(
+            psql.executable,
+            psql.arguments,
             environment: self.clientEnvironment(password: nil),
             stdin: sql
         )
@@ -257,6 +266,7 @@ public final class TestPostgres: Sendable {
     ///   - password: sent as PGPASSWORD; nil means the role's own password (none for `pgreel_trust`).
     ///   - host, port: default to this server; point them at a proxy to go through it.
     ///   - environment: extra environment for psql (e.g. `PGSSLMODE`).
+    ///   - client: whose psql runs; this server's own major by default.
     public func psql(
         _ sql: String,
         user: String,
@@ -265,15 +275,19 @@ public final class TestPostgres: Sendable {
         host: String? = nil,
         port: Int? = nil,
         environment: [String: String] = [:],
-        timeout: Duration = .seconds(60)
+        timeout: Duration = .seconds(60),
+        client: PostgresInstallation? = nil
     ) async throws -> ProcessResult {
         let secret = password ?? self.passwords[user]
-        return try await ProcessRunner.run(
-            try Tools.psql,
+        let psql = (client ?? self.installation).command(
+            "psql",
             [
                 "-X", "-A", "-t", "-q", "-w", "-v", "ON_ERROR_STOP=1",
                 "-h", host ?? self.host, "-p", String(port ?? self.port), "-U", user, "-d", database,
-            ],
+            ])
+        return try await ProcessRunner.run(
+            psql.executable,
+            psql.arguments,
             environment: self.clientEnvironment(password: secret).merging(environment) { _, new in new },
             stdin: sql,
             timeout: timeout
@@ -336,7 +350,7 @@ public final class TestPostgres: Sendable {
         try await Self.runServerTool(
             tool,
             arguments,
-            binDirectory: self.binDirectory,
+            installation: self.installation,
             owner: try ServerOwner.current(),
             directory: self.socketDirectory,
             timeout: .seconds(90)
@@ -358,12 +372,12 @@ public final class TestPostgres: Sendable {
     private static func runServerTool(
         _ tool: String,
         _ arguments: [String],
-        binDirectory: String,
+        installation: PostgresInstallation,
         owner: ServerOwner?,
         directory: String,
         timeout: Duration
     ) async throws -> ProcessResult {
-        let path = binDirectory + "/" + tool
+        let (path, arguments) = installation.command(tool, arguments)
         if owner != nil {
             return try await ProcessRunner.run(
                 try Tools.resolveExecutable("runuser"),
@@ -510,15 +524,15 @@ private struct ServerOwner: Sendable {
 /// What runs at process exit for a server still alive: `pg_ctl stop -m immediate`, then the directory goes.
 /// Synchronous (spawn + waitpid), since Swift concurrency is of no use inside atexit.
 private struct ServerCleanup: Sendable {
-    let binDirectory: String
+    let installation: PostgresInstallation
     let directory: String
     let dataDirectory: String
     let asPostgres: Bool
 
     func run() {
         if FileManager.default.fileExists(atPath: self.dataDirectory + "/postmaster.pid") {
-            var path = self.binDirectory + "/pg_ctl"
-            var arguments = ["-D", self.dataDirectory, "-m", "immediate", "-w", "-t", "30", "stop"]
+            var (path, arguments) = self.installation.command(
+                "pg_ctl", ["-D", self.dataDirectory, "-m", "immediate", "-w", "-t", "30", "stop"])
             if self.asPostgres, let runuser = Tools.which("runuser") {
                 arguments = ["-u", ServerOwner.userName, "--", path] + arguments
                 path = runuser

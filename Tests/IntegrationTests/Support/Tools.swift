@@ -251,7 +251,7 @@ public enum Tools {
     }()
 
     /// The first line a short helper program prints, or nil when it fails. Synchronous: used once, at start-up.
-    private static func output(of executable: String, _ arguments: [String]) -> String? {
+    static func output(of executable: String, _ arguments: [String]) -> String? {
         guard let pipe = try? Spawn.pipe(), let devNull = try? Spawn.openDevNull(O_RDWR) else { return nil }
         defer { close(devNull) }
         let pid = try? Spawn.start(
