@@ -20,8 +20,33 @@ struct ReplayCommand: AsyncParsableCommand {
             """
     )
 
-    @Argument(help: ArgumentHelp("Session files; several replay at once, one connection each.", valueName: "FILE"))
+    @Argument(help: ArgumentHelp(
+        "Session files, or directories to search for them (recursively); each session on a connection of its own.",
+        valueName: "FILE|DIR"))
     var files: [String] = []
+
+    @Option(help: ArgumentHelp("Only the sessions of this pseudo user.", valueName: "NAME"))
+    var user: String?
+
+    @Option(help: ArgumentHelp(
+        "Only sessions that started at or after TIME (2026-12-02T10:30:00Z, 2026-12-02 10:30, 2026-12-02, or 2h ago).",
+        valueName: "TIME"))
+    var since: String?
+
+    @Option(help: ArgumentHelp("Only sessions that started before TIME.", valueName: "TIME"))
+    var until: String?
+
+    @Option(help: ArgumentHelp(
+        "Sessions at once, at most (default: what the target has free, up to 100; with a speed, also no more than "
+            + "the recording had).", valueName: "N"))
+    var concurrency: Int?
+
+    @Option(help: ArgumentHelp(
+        "Run every session N times (a capacity test); only the first copy is compared.", valueName: "N"))
+    var scale: Int = 1
+
+    @Option(help: ArgumentHelp("Start copy k of a session k × MS milliseconds after the first.", valueName: "MS"))
+    var stagger: Double = 0
 
     @Option(name: .customLong("db-url"), help: ArgumentHelp("The database to replay against.", valueName: "URL"))
     var dbURL: String?
@@ -46,6 +71,18 @@ struct ReplayCommand: AsyncParsableCommand {
     @Flag(name: .customLong("stop-on-mismatch"), help: "Stop at the first mismatch or unexpected error.")
     var stopOnMismatch = false
 
+    @Option(help: ArgumentHelp(
+        "A query is a latency regression when it runs more than X times slower than recorded (default 2).",
+        valueName: "X"))
+    var latencyThreshold: Double?
+
+    @Option(help: ArgumentHelp(
+        "... and more than MS milliseconds slower (default 1).", valueName: "MS"))
+    var latencyFloor: Double?
+
+    @Flag(help: "Latency regressions fail the replay (exit 1; JUnit failures).")
+    var failOnRegression = false
+
     @Option(help: ArgumentHelp("Write a JSON report.", valueName: "FILE.json"))
     var report: String?
 
@@ -64,9 +101,29 @@ struct ReplayCommand: AsyncParsableCommand {
     var tui = false
 
     func validate() throws {
-        guard !self.files.isEmpty else { throw ValidationError("name at least one session file") }
+        guard !self.files.isEmpty else { throw ValidationError("name at least one session file or directory") }
+        for (flag, text) in [("--since", self.since), ("--until", self.until)] {
+            if let text, TimeArgument.parse(text) == nil {
+                throw ValidationError("\(flag) '\(text)' is not \(TimeArgument.accepted)")
+            }
+        }
+        if let concurrency = self.concurrency, concurrency < 1 {
+            throw ValidationError("--concurrency must be at least 1")
+        }
+        if self.scale < 1 {
+            throw ValidationError("--scale must be at least 1 (1 runs each session once)")
+        }
+        if !(self.stagger.isFinite && self.stagger >= 0) {
+            throw ValidationError("--stagger must be a number of milliseconds, 0 or more")
+        }
         if self.realtime, self.speed != nil {
             throw ValidationError("--realtime is --speed 1: give one of them")
+        }
+        if let threshold = self.latencyThreshold, !(threshold.isFinite && threshold >= 1) {
+            throw ValidationError("--latency-threshold must be a number of at least 1, e.g. 1.5 for 50% slower")
+        }
+        if let floor = self.latencyFloor, !(floor.isFinite && floor >= 0) {
+            throw ValidationError("--latency-floor must be a number of milliseconds, 0 or more")
         }
         if let speed = self.speed, !(speed.isFinite && speed > 0) {
             throw ValidationError("--speed must be a number above 0, e.g. 2 to replay twice as fast")
@@ -78,7 +135,8 @@ struct ReplayCommand: AsyncParsableCommand {
             }
             let headless = [
                 ("--quiet", self.quiet), ("--stop-on-mismatch", self.stopOnMismatch), ("--realtime", self.realtime),
-                ("--speed", self.speed != nil),
+                ("--speed", self.speed != nil), ("--scale", self.scale != 1), ("--concurrency", self.concurrency != nil),
+                ("--user", self.user != nil), ("--since", self.since != nil), ("--until", self.until != nil),
             ]
             if let (flag, _) = headless.first(where: { $0.1 }) {
                 throw ValidationError("\(flag) is for the headless replay; --tui steps at your pace")
@@ -91,8 +149,17 @@ struct ReplayCommand: AsyncParsableCommand {
             safety: ReplaySafetyFlag.safety(self.safety),
             speed: self.realtime ? 1 : self.speed,
             comparison: ComparisonOptions(ignoredColumns: self.ignoredColumns, unordered: self.unordered),
-            // With --stop-on-mismatch nothing may run past the mismatch, so nothing is sent ahead.
-            pipelineDepth: self.noPipeline || self.stopOnMismatch ? 0 : Self.pipelineDepth)
+            pipelineDepth: self.sendsAhead ? Self.pipelineDepth : 0,
+            latency: LatencyRule(threshold: self.latencyThreshold ?? 2, floorMS: self.latencyFloor ?? 1))
+    }
+
+    /// Whether queries are sent ahead of the answers: not with --no-pipeline, not with --stop-on-mismatch (nothing
+    /// may run past the mismatch), and not when latency is to be judged (--fail-on-regression, --latency-threshold,
+    /// --latency-floor): sent ahead, answers read in one batch share one arrival time, so a query's own duration is
+    /// not measured like the recording's.
+    var sendsAhead: Bool {
+        !(self.noPipeline || self.stopOnMismatch || self.failOnRegression || self.latencyThreshold != nil
+            || self.latencyFloor != nil)
     }
 
     /// Queries in flight at most: enough to hide a round trip, small enough to keep the answers read ahead few.
@@ -109,96 +176,163 @@ struct ReplayCommand: AsyncParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let options = self.options
 
-        // Everything that can stop the replay from running is checked before anything runs.
-        var sessions: [ReplaySession] = []
-        for file in self.files {
-            do {
-                sessions.append(
-                    try ReplaySession.load(path: file, dbURL: self.dbURL, environment: environment, options: options))
-            } catch {
-                output.writeError("pgreel replay: \(error)")
-                throw ExitCode(2)
+        // Everything that can stop the replay from running is checked before anything runs: the paths, each file's
+        // head, the targets (reached once each, which also tells how many connections they can take).
+        let plan: ReplayPlan
+        let targets: [String: ReplayTarget]
+        do throws(ReplayError) {
+            let filter = SessionFilter(
+                user: self.user, since: self.since.flatMap { TimeArgument.parse($0) },
+                until: self.until.flatMap { TimeArgument.parse($0) })
+            let selection = try ReplaySelection.select(self.files, filter: filter, readTails: options.speed != nil)
+            for skipped in selection.skipped {
+                output.writeError("pgreel replay: skipped \(skipped)")
             }
+            plan = ReplayPlan(
+                heads: selection.heads, speed: options.speed, scale: self.scale, stagger: self.stagger / 1000)
+            targets = try self.resolveTargets(selection.heads, environment: environment, safety: options.safety)
+        } catch {
+            output.writeError("pgreel replay: \(error)")
+            throw ExitCode(2)
         }
-        let failures = await Self.connectAll(sessions)
-        if failures.contains(where: { $0 != nil }) {
-            for failure in failures.compactMap({ $0 }) { output.writeError("pgreel replay: \(failure)") }
-            for session in sessions { await session.close() }
+        let budgets: [ConnectionBudget]
+        do throws(ReplayError) {
+            budgets = try await Self.probe(Array(targets.values))
+        } catch {
+            output.writeError("pgreel replay: \(error)")
             // The reports still say what happened, so a CI job shows the failure.
-            let files = zip(sessions, failures).map { session, failure in
+            let files = plan.jobs.map { job in
                 ReplayReport.File(
-                    path: session.path, target: session.target.masked, cut: session.cut?.description,
-                    error: failure ?? "not run: another file's target could not be reached",
-                    summary: session.script.emptySummary, wallTimeMS: 0, queries: [])
+                    path: job.head.path, target: nil, cut: nil, error: "not run: \(error)", summary: ReplaySummary(),
+                    wallTimeMS: 0, queries: [], copy: job.copy)
             }
-            var summary = ReplaySummary()
-            for session in sessions { summary.add(session.script.emptySummary) }
             try self.writeReports(
-                files: files, summary: summary, started: started, wallTime: ContinuousClock.now - clock,
+                files: files, summary: ReplaySummary(), started: started, wallTime: ContinuousClock.now - clock,
                 exitCode: 2, options: options, output: output)
             throw ExitCode(2)
         }
+        let (concurrency, concurrencySource) = self.concurrency(plan: plan, budgets: budgets)
 
         let color = TerminalStyle.shouldUseColor(isTTY: isatty(STDOUT_FILENO) == 1, environment: environment)
-        let printerOptions = ReplayPrinter.Options(color: color, quiet: self.quiet)
-        let printer = ReplayPrinter(options: printerOptions)
-        let prefixes = Self.prefixes(for: self.files)
+        let printer = ReplayPrinter(options: ReplayPrinter.Options(color: color, quiet: self.quiet))
         if !self.quiet {
             output.write(lines: printer.header())
         }
-        for (index, session) in sessions.enumerated() {
-            if let cut = session.cut {
-                output.writeError(
-                    prefixes[index]
-                        + printer.cutWarning(path: session.path, cut: cut, eventCount: session.script.eventCount))
-            }
-            for warning in session.target.warnings {
-                output.writeError(prefixes[index] + "⚠️  " + warning)
-            }
-            if !self.quiet {
-                var lines = printer.loaded(path: session.path, eventCount: session.script.eventCount)
-                lines += printer.connected(target: session.target, safety: options.safety)
-                output.write(lines: lines.map { $0.isEmpty ? $0 : prefixes[index] + $0 })
-            }
-        }
-
-        let printers = ReplayOutput(printers: Array(repeating: printer, count: sessions.count), prefixes: prefixes)
+        let printers = ReplayOutput(
+            output: output, printer: printer, quiet: self.quiet, plan: plan, safety: options.safety,
+            progress: isatty(STDERR_FILENO) == 1 && plan.jobs.count > 1)
+        let dbURL = self.dbURL
         let runner = ReplayRunner(
-            sessions: sessions, speed: options.speed, stopOnMismatch: self.stopOnMismatch,
-            collectReport: self.report != nil || self.junit != nil)
-        let results = await runner.run { event in
-            await printers.handle(event, output: output)
+            plan: plan, concurrency: concurrency, stopOnMismatch: self.stopOnMismatch,
+            collectReport: self.report != nil || self.junit != nil
+        ) { (job) throws(ReplayError) in
+            var jobOptions = options
+            jobOptions.compareResults = job.compared
+            return try ReplaySession.load(
+                path: job.head.path, dbURL: dbURL, environment: environment, options: jobOptions)
         }
+        let results = await runner.run { event in
+            await printers.handle(event)
+        }
+        await printers.end()
 
         var summary = ReplaySummary()
+        var latency = LatencySamples()
         var problems: [String] = []
-        for (index, result) in results.enumerated() {
+        for result in results {
             summary.add(result.summary)
+            latency.add(result.latency)
             if let error = result.error {
-                problems.append(self.files.count > 1 ? "\(self.files[index]): \(error)" : "\(error)")
+                problems.append(plan.jobs.count > 1 ? "\(result.path): \(error)" : "\(error)")
             }
         }
         let wallTime = ContinuousClock.now - clock
-        output.write(lines: printer.summary(summary, files: sessions.count, wallTime: wallTime, failures: problems))
+        let fidelity = ReplayFidelity(plan: plan, results: results, wallTime: wallTime)
+        let schedule = printer.scheduleLines(
+            sessions: plan.jobs.count, copies: self.scale, concurrency: concurrency,
+            concurrencySource: concurrencySource, speed: options.speed, fidelity: fidelity)
+        output.write(
+            lines: printer.summary(
+                summary, files: 1, wallTime: wallTime, failures: problems, latency: latency,
+                latencyRule: options.latency, failOnRegression: self.failOnRegression,
+                schedule: plan.jobs.count > 1 || options.speed != nil ? schedule : [],
+                notComparedReason: self.scale > 1 ? "--scale copies, or no recorded result" : "no recorded result",
+                pipelined: options.pipelines))
 
         var exitCode: Int32 = 0
         if results.contains(where: { $0.error?.preventedReplay == true }) {
             exitCode = 2
-        } else if !problems.isEmpty || !summary.succeeded {
+        } else if !problems.isEmpty || !summary.succeeded || (self.failOnRegression && summary.latencyRegressions > 0) {
             exitCode = 1
         }
-        let files = zip(sessions, results).map { session, result in
+        let files = results.map { result in
             ReplayReport.File(
-                path: session.path, target: session.target.masked, cut: session.cut?.description,
-                error: result.error?.description, summary: result.summary,
-                wallTimeMS: Self.milliseconds(result.wallTime), queries: result.queries)
+                path: result.path, target: result.target, cut: result.cut,
+                error: result.error?.description ?? result.notRun, summary: result.summary,
+                wallTimeMS: Self.milliseconds(result.wallTime), queries: result.queries, latency: result.latency,
+                copy: result.copy)
         }
         try self.writeReports(
             files: files, summary: summary, started: started, wallTime: wallTime, exitCode: exitCode,
-            options: options, output: output)
+            options: options, output: output, latency: latency,
+            schedule: ReplayReport.Schedule(
+                sessions: plan.jobs.count, scale: self.scale, staggerMS: self.stagger, concurrency: concurrency,
+                concurrencySource: concurrencySource, speed: options.speed, fidelity: fidelity))
         if exitCode != 0 {
             throw ExitCode(exitCode)
         }
+    }
+
+    /// Each file's target, by its masked URL (with --db-url or DATABASE_URL, one for all).
+    private func resolveTargets(
+        _ heads: [SessionFileHead], environment: [String: String], safety: ReplayOptions.Safety
+    ) throws(ReplayError) -> [String: ReplayTarget] {
+        var targets: [String: ReplayTarget] = [:]
+        for head in heads {
+            let target = try ReplayTarget.resolve(
+                dbURL: self.dbURL, environment: environment, head: head, safety: safety)
+            targets[target.masked] = targets[target.masked] ?? target
+        }
+        return targets
+    }
+
+    /// Reaches every target once, at the same time; the first that cannot be reached is the error.
+    private static func probe(_ targets: [ReplayTarget]) async throws(ReplayError) -> [ConnectionBudget] {
+        let outcomes = await withTaskGroup(of: Result<ConnectionBudget, ReplayError>.self) { group in
+            for target in targets {
+                group.addTask {
+                    do throws(ReplayError) {
+                        return .success(try await ConnectionBudget.probe(target))
+                    } catch {
+                        return .failure(error)
+                    }
+                }
+            }
+            var outcomes: [Result<ConnectionBudget, ReplayError>] = []
+            for await outcome in group { outcomes.append(outcome) }
+            return outcomes
+        }
+        return try outcomes.map { (outcome) throws(ReplayError) in try outcome.get() }
+    }
+
+    /// `--concurrency`, else what every target has free; with a speed, never more than the recording had at once.
+    private func concurrency(plan: ReplayPlan, budgets: [ConnectionBudget]) -> (Int, String) {
+        if let concurrency = self.concurrency {
+            return (concurrency, "--concurrency")
+        }
+        let tightest = budgets.min { $0.defaultConcurrency < $1.defaultConcurrency }
+        var concurrency = tightest?.defaultConcurrency ?? ConnectionBudget.ceiling
+        var source = tightest.map {
+            "the target has \($0.free) of max_connections \($0.maxConnections) free; --concurrency to change"
+        } ?? "default"
+        if plan.speed != nil {
+            let overlap = plan.recordedOverlap
+            if overlap < concurrency {
+                concurrency = overlap
+                source = "as many as the recording had open at once"
+            }
+        }
+        return (min(concurrency, max(plan.jobs.count, 1)), source)
     }
 
     /// `--tui`: the step-through replay view. The file and its target are checked first (exit code 2, one line, as
@@ -239,13 +373,15 @@ struct ReplayCommand: AsyncParsableCommand {
     /// Writes `--report` and `--junit` when asked for; a report that cannot be written is exit code 2.
     private func writeReports(
         files: [ReplayReport.File], summary: ReplaySummary, started: Date, wallTime: Duration, exitCode: Int32,
-        options: ReplayOptions, output: StandardOutput
+        options: ReplayOptions, output: StandardOutput, latency: LatencySamples = LatencySamples(),
+        schedule: ReplayReport.Schedule? = nil
     ) throws {
         guard self.report != nil || self.junit != nil else { return }
         let report = ReplayReport(
             startedAt: started, wallTimeMS: Self.milliseconds(wallTime), exitCode: exitCode,
-            options: ReplayReport.Options(options, stopOnMismatch: self.stopOnMismatch),
-            summary: ReplayReport.Summary(summary), files: files)
+            options: ReplayReport.Options(
+                options, stopOnMismatch: self.stopOnMismatch, failOnRegression: self.failOnRegression),
+            summary: ReplayReport.Summary(summary), files: files, latency: latency, schedule: schedule)
         do {
             if let path = self.report {
                 try report.json().write(to: URL(fileURLWithPath: path))
@@ -259,59 +395,8 @@ struct ReplayCommand: AsyncParsableCommand {
         }
     }
 
-    /// Connects every session at once; per session, why it could not connect (nil when it did).
-    private static func connectAll(_ sessions: [ReplaySession]) async -> [String?] {
-        await withTaskGroup(of: (Int, String?).self) { group in
-            for (index, session) in sessions.enumerated() {
-                group.addTask {
-                    do {
-                        try await session.connect()
-                        return (index, nil)
-                    } catch {
-                        return (index, "\(session.path): \(error)")
-                    }
-                }
-            }
-            var failures = [String?](repeating: nil, count: sessions.count)
-            for await (index, failure) in group {
-                failures[index] = failure
-            }
-            return failures
-        }
-    }
-
-    /// With several files, each line says which file it is about.
-    private static func prefixes(for files: [String]) -> [String] {
-        guard files.count > 1 else { return files.map { _ in "" } }
-        return files.map { "[" + TerminalText.escaped(URL(fileURLWithPath: $0).lastPathComponent) + "] " }
-    }
-
     private static func milliseconds(_ duration: Duration) -> Double {
         let (seconds, attoseconds) = duration.components
         return ((Double(seconds) * 1000 + Double(attoseconds) / 1e15) * 1000).rounded() / 1000
-    }
-}
-
-/// Prints the runner's events, one printer per file (each remembers its own blank-line state).
-private actor ReplayOutput {
-    private var printers: [ReplayPrinter]
-    private let prefixes: [String]
-
-    init(printers: [ReplayPrinter], prefixes: [String]) {
-        self.printers = printers
-        self.prefixes = prefixes
-    }
-
-    func handle(_ event: ReplayRunner.Event, output: StandardOutput) {
-        switch event {
-        case .connected:
-            break
-        case .step(let file, let step):
-            let prefix = self.prefixes[file]
-            let lines = self.printers[file].lines(for: step)
-            output.write(lines: lines.map { $0.isEmpty ? $0 : prefix + $0 })
-        case .stopped(let file, let error):
-            output.writeError(self.prefixes[file] + "pgreel replay: \(error)")
-        }
     }
 }

@@ -37,6 +37,11 @@ final class StandardOutput: Sendable {
         Self.write(text + "\n", to: STDERR_FILENO)
     }
 
+    /// Exactly `text` to stderr, no newline added: a progress line redrawn in place.
+    func writeErrorRaw(_ text: String) {
+        Self.write(text, to: STDERR_FILENO)
+    }
+
     private static func write(_ text: String, to fd: Int32) {
         var bytes = Array(text.utf8)
         var offset = 0

@@ -326,13 +326,19 @@ actor QueryExecutor {
 
     /// Runs one utility statement of the replay's own (BEGIN, SAVEPOINT ...) and returns its error, if any.
     private func command(_ sql: String) async throws(ReplayError) -> RecordedError? {
+        try await self.query(sql, keepRows: 0).error
+    }
+
+    /// Runs SQL of the replay's own (not a recorded query) with the simple protocol and returns its answer, the
+    /// first `keepRows` rows kept: the target's settings before a replay, the commands `--rollback` adds.
+    func query(_ sql: String, keepRows: Int) async throws(ReplayError) -> RecordedResult {
         var buffer = ByteBufferAllocator().buffer(capacity: sql.utf8.count + 8)
         QueryMessage.encode(sql, into: &buffer)
         self.send(buffer)
-        var collector = AnswerCollector(keepRows: 0)
+        var collector = AnswerCollector(keepRows: keepRows)
         let cycle = try await self.collect(into: &collector, copy: nil, extended: false)
         self.state.commandAnswered(cycle, at: cycle.ready ?? .now)
-        return collector.result(queryNumber: 0, durationMS: 0).error
+        return collector.result(queryNumber: 0, durationMS: 0)
     }
 
     private func send(_ buffer: ByteBuffer) {

@@ -5,6 +5,8 @@ import ProxyEngine
 public enum ReplayError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The session file cannot be read or is not a session file.
     case file(SessionFileError)
+    /// The paths given select no session file (missing, an empty directory, nothing matching the filters).
+    case selection(ReplaySelection.Failure)
     /// No target: no --db-url, no DATABASE_URL, and the file records no connection.
     case noTarget(path: String)
     /// The target URL is not valid (message already masks the password).
@@ -22,6 +24,8 @@ public enum ReplayError: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .file(let error):
             return error.description
+        case .selection(let failure):
+            return failure.description
         case .noTarget(let path):
             return "\(path) records no connection (real_db_host, database, real_user) to replay against: "
                 + "pass --db-url or set DATABASE_URL"
@@ -42,7 +46,7 @@ public enum ReplayError: Error, Sendable, Equatable, CustomStringConvertible {
     /// True when the replay could not start at all (exit code 2), as opposed to stopping part-way (exit code 1).
     public var preventedReplay: Bool {
         switch self {
-        case .file, .noTarget, .invalidTarget, .unreachable: return true
+        case .file, .selection, .noTarget, .invalidTarget, .unreachable: return true
         case .connectionLost, .rollbackLost, .busy: return false
         }
     }

@@ -25,18 +25,26 @@ public struct ReplayOptions: Sendable, Equatable {
     /// speed, and a query that does depend on one waits (see `ReplayProtocolState.canGoAhead`). Each query's duration
     /// then runs from when the server could start it (the previous answer) to its answer.
     public var pipelineDepth: Int
+    /// When a query counts as a latency regression (`--latency-threshold`, `--latency-floor`). Not judged when
+    /// queries are sent ahead (`pipelines`): answers read in one batch share one arrival time, so a query's own
+    /// duration is not measured like the recording's.
+    public var latency: LatencyRule
+    /// False for a `--scale` copy: its results are not compared with the recording (copies of writes diverge);
+    /// its queries count for latency, errors and throughput.
+    public var compareResults = true
 
     public init(
         safety: Safety = .none, speed: Double? = nil, comparison: ComparisonOptions = ComparisonOptions(),
-        keptRows: Int = 1000, pipelineDepth: Int = 0
+        keptRows: Int = 1000, pipelineDepth: Int = 0, latency: LatencyRule = LatencyRule()
     ) {
         self.safety = safety
         self.speed = speed
         self.comparison = comparison
         self.keptRows = keptRows
         self.pipelineDepth = max(pipelineDepth, 0)
+        self.latency = latency
     }
 
     /// Whether queries are sent ahead of the answers.
-    var pipelines: Bool { self.pipelineDepth > 0 && self.safety != .rollback && self.speed == nil }
+    public var pipelines: Bool { self.pipelineDepth > 0 && self.safety != .rollback && self.speed == nil }
 }

@@ -1,98 +1,160 @@
 import Foundation
 import NIOConcurrencyHelpers
 
-/// Runs one or more replay sessions to the end, as `pgreel replay` does: all files at once, one connection each.
+/// Runs a `ReplayPlan` to the end, as `pgreel replay` does: each job (a session file, or a `--scale` copy of one)
+/// on a connection of its own, at most `concurrency` at once, each started when it is due and a connection is free.
 ///
-/// Without a speed, every file runs as fast as it can. With one (`--realtime` is 1), each event waits for its
-/// recorded time, scaled: the origin is the earliest first event of all files, so files keep their recorded
-/// start times relative to each other.
+/// A job's file is read whole only when it starts, and let go when it ends, so a capture of thousands of sessions
+/// replays in the memory of `concurrency` of them. With a speed, each event waits for its scheduled time
+/// (`ReplayPlan.due`) and how late it was sent is kept (`FileResult.lagMS`): pgreplay's measure of fidelity.
 public struct ReplayRunner: Sendable {
     /// What happens, as it happens, for the caller to print.
     public enum Event: Sendable {
-        /// File `file` (its index in `sessions`) is connected.
-        case connected(file: Int)
-        case step(file: Int, ReplayStep)
-        /// The file's replay could not start or stopped early.
-        case stopped(file: Int, ReplayError)
+        /// Job `job` (its index in `plan.jobs`) is loaded and connected.
+        case started(job: Int, ReplaySession)
+        case step(job: Int, ReplayStep)
+        /// The job's replay could not start or stopped early.
+        case stopped(job: Int, ReplayError)
+        /// The job is over (whether it ran, stopped early or was never started).
+        case finished(job: Int, FileResult)
     }
 
-    /// How one file's replay ended.
+    /// How one job's replay ended.
     public struct FileResult: Sendable {
+        public var path: String
+        public var copy: Int
+        /// The target, its password masked (nil when the file could not be loaded).
+        public var target: String?
+        /// Where the file was cut off, when it was.
+        public var cut: String?
         public var summary: ReplaySummary
         public var error: ReplayError?
+        /// Why the job never ran (`--stop-on-mismatch` stopped the replay first).
+        public var notRun: String?
         public var wallTime: Duration
         /// Per query, for the JSON and JUnit reports (only when `collectReport`).
         public var queries: [ReplayReport.Query]
+        /// The recorded and replayed durations of the queries that ran on both sides, and the regressions.
+        public var latency: LatencySamples
+        /// With a speed: per executed query, how many milliseconds after its scheduled time it was sent.
+        public var lagMS: [Double]
     }
 
-    public var sessions: [ReplaySession]
-    public var speed: Double?
-    /// Stop every file after the first mismatch or unexpected error.
+    public var plan: ReplayPlan
+    /// Jobs running at once, at most.
+    public var concurrency: Int
+    /// Stop every job after the first mismatch or unexpected error.
     public var stopOnMismatch: Bool
     public var collectReport: Bool
+    /// Reads a job's file and resolves its target (`ReplaySession.load`); called when the job starts.
+    public var load: @Sendable (ReplayPlan.Job) throws(ReplayError) -> ReplaySession
 
-    public init(sessions: [ReplaySession], speed: Double?, stopOnMismatch: Bool, collectReport: Bool) {
-        self.sessions = sessions
-        self.speed = speed
+    public init(
+        plan: ReplayPlan, concurrency: Int, stopOnMismatch: Bool, collectReport: Bool,
+        load: @escaping @Sendable (ReplayPlan.Job) throws(ReplayError) -> ReplaySession
+    ) {
+        self.plan = plan
+        self.concurrency = max(concurrency, 1)
         self.stopOnMismatch = stopOnMismatch
         self.collectReport = collectReport
+        self.load = load
     }
 
-    /// Replays every file and returns their results in the order of `sessions`.
+    /// Replays every job and returns their results in the order of `plan.jobs`.
     public func run(observe: @escaping @Sendable (Event) async -> Void) async -> [FileResult] {
-        let origin = self.sessions.compactMap(\.script.firstTimestamp).min()
         let start = ContinuousClock.now
         let stop = NIOLockedValueBox(false)
         return await withTaskGroup(of: (Int, FileResult).self) { group in
-            for (index, session) in self.sessions.enumerated() {
+            var results = [FileResult?](repeating: nil, count: self.plan.jobs.count)
+            var running = 0
+            for (index, job) in self.plan.jobs.enumerated() {
+                while running >= self.concurrency, let (done, result) = await group.next() {
+                    results[done] = result
+                    running -= 1
+                }
+                if stop.withLockedValue({ $0 }) {
+                    let result = FileResult(
+                        path: job.head.path, copy: job.copy, summary: ReplaySummary(),
+                        notRun: "not run: the replay stopped at the first mismatch", wallTime: .zero)
+                    results[index] = result
+                    await observe(.finished(job: index, result))
+                    continue
+                }
+                let due = start + Self.duration(seconds: job.due)
+                if due > ContinuousClock.now {
+                    try? await Task.sleep(until: due, clock: .continuous)
+                }
                 group.addTask {
-                    let result = await self.runFile(
-                        session, index: index, origin: origin, start: start, stop: stop, observe: observe)
+                    let result = await self.runJob(job, index: index, start: start, stop: stop, observe: observe)
+                    await observe(.finished(job: index, result))
                     return (index, result)
                 }
+                running += 1
             }
-            var results: [Int: FileResult] = [:]
-            for await (index, result) in group {
-                results[index] = result
+            for await (done, result) in group {
+                results[done] = result
             }
-            return self.sessions.indices.map { results[$0]! }
+            return results.map { $0! }
         }
     }
 
-    private func runFile(
-        _ session: ReplaySession, index: Int, origin: Date?, start: ContinuousClock.Instant,
-        stop: NIOLockedValueBox<Bool>, observe: @Sendable (Event) async -> Void
+    private func runJob(
+        _ job: ReplayPlan.Job, index: Int, start: ContinuousClock.Instant, stop: NIOLockedValueBox<Bool>,
+        observe: @Sendable (Event) async -> Void
     ) async -> FileResult {
-        let fileStart = ContinuousClock.now
-        var queries: [ReplayReport.Query] = []
-        var failure: ReplayError?
+        let jobStart = ContinuousClock.now
+        var result = FileResult(path: job.head.path, copy: job.copy, summary: ReplaySummary(), wallTime: .zero)
+        var session: ReplaySession?
         do throws(ReplayError) {
-            try await session.connect()
-            await observe(.connected(file: index))
+            let loaded = try self.load(job)
+            session = loaded
+            result.target = loaded.target.masked
+            result.cut = loaded.cut?.description
+            try await loaded.connect()
+            await observe(.started(job: index, loaded))
             while !stop.withLockedValue({ $0 }) {
-                if let speed = self.speed, let origin, let item = await session.upcoming {
-                    let offset = max(0, item.timestamp.timeIntervalSince(origin)) / speed
-                    let deadline = start + .nanoseconds(Int64(offset * 1e9))
+                var scheduled: ContinuousClock.Instant?
+                if let item = await loaded.upcoming, let due = self.plan.due(item.timestamp, job: job) {
+                    let deadline = start + Self.duration(seconds: due)
                     if deadline > ContinuousClock.now {
                         try? await Task.sleep(until: deadline, clock: .continuous)
                     }
+                    scheduled = deadline
                 }
-                guard let step = try await session.next() else { break }
-                await observe(.step(file: index, step))
-                if case .query(let query) = step {
-                    if self.collectReport { queries.append(ReplayReport.Query(query)) }
-                    if self.stopOnMismatch, query.status == .mismatched || query.unexpectedError {
-                        stop.withLockedValue { $0 = true }
-                    }
+                let sent = ContinuousClock.now
+                guard let step = try await loaded.next() else { break }
+                await observe(.step(job: index, step))
+                guard case .query(let query) = step else { continue }
+                if let scheduled, query.executed {
+                    result.lagMS.append(QueryExecutor.milliseconds(sent - scheduled))
+                }
+                result.latency.add(query, path: job.head.path)
+                if self.collectReport { result.queries.append(ReplayReport.Query(query)) }
+                if self.stopOnMismatch, query.status == .mismatched || query.unexpectedError {
+                    stop.withLockedValue { $0 = true }
                 }
             }
         } catch {
-            failure = error
-            await observe(.stopped(file: index, error))
+            result.error = error
+            await observe(.stopped(job: index, error))
         }
-        await session.close()
-        return FileResult(
-            summary: await session.summary, error: failure, wallTime: ContinuousClock.now - fileStart,
-            queries: queries)
+        if let session {
+            await session.close()
+            result.summary = await session.summary
+        }
+        result.wallTime = ContinuousClock.now - jobStart
+        return result
+    }
+
+    static func duration(seconds: Double) -> Duration {
+        .nanoseconds(Int64((seconds * 1e9).rounded()))
+    }
+}
+
+extension ReplayRunner.FileResult {
+    init(path: String, copy: Int, summary: ReplaySummary, notRun: String? = nil, wallTime: Duration) {
+        self.init(
+            path: path, copy: copy, target: nil, cut: nil, summary: summary, error: nil, notRun: notRun,
+            wallTime: wallTime, queries: [], latency: LatencySamples(), lagMS: [])
     }
 }

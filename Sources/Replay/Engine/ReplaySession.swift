@@ -20,6 +20,7 @@ import ProxyEngine
 /// `restart()` or `connect()`.
 public actor ReplaySession {
     static let leftOutNote = "not executed, as recorded: an earlier query of the same pipeline failed"
+    static let copyNote = "a --scale copy: counted for latency and errors, its results not compared"
 
     public nonisolated let path: String
     public nonisolated let script: ReplayScript
@@ -252,9 +253,18 @@ public actor ReplaySession {
         }
         self.pipelineFailed = replayed.error != nil
         step.replayed = replayed
+        if let recorded = item.recorded, !self.options.pipelines {
+            step.latencyRegression = self.options.latency.regression(
+                recordedMS: recorded.durationMS, replayedMS: replayed.durationMS)
+        }
         guard let recorded = item.recorded else {
             step.status = .executed
             step.notes.append("no recorded result to compare with: the file ends before it")
+            return step
+        }
+        guard self.options.compareResults else {
+            step.status = .executed
+            step.notes.append(Self.copyNote)
             return step
         }
         let outcome = ResultComparison.compare(

@@ -53,6 +53,8 @@ public struct QueryStep: Sendable, Equatable {
     public var skipReason: String?
     /// What was special about this query's replay or comparison (emulated COMMIT, rows not compared ...).
     public var notes: [String]
+    /// Set when the replay was slower than the recording by more than the latency rule allows.
+    public var latencyRegression: LatencyRegression?
 
     public init(
         index: Int, eventNumber: Int, timestamp: Date, query: RecordedQuery, recorded: RecordedResult?,

@@ -34,6 +34,24 @@ public struct ReplayTarget: Sendable {
         dbURL: String?, environment: [String: String], script: ReplayScript, path: String,
         safety: ReplayOptions.Safety
     ) throws(ReplayError) -> ReplayTarget {
+        try Self.resolve(
+            dbURL: dbURL, environment: environment, connection: script.connection,
+            applicationName: script.sessionStart?.applicationName, path: path, safety: safety)
+    }
+
+    /// The same from a file's head (`SessionFileHead`), before the file is read whole.
+    public static func resolve(
+        dbURL: String?, environment: [String: String], head: SessionFileHead, safety: ReplayOptions.Safety
+    ) throws(ReplayError) -> ReplayTarget {
+        try Self.resolve(
+            dbURL: dbURL, environment: environment, connection: head.connection,
+            applicationName: head.sessionStart?.applicationName, path: head.path, safety: safety)
+    }
+
+    private static func resolve(
+        dbURL: String?, environment: [String: String], connection: ActivityDetails?, applicationName: String?,
+        path: String, safety: ReplayOptions.Safety
+    ) throws(ReplayError) -> ReplayTarget {
         var url: UpstreamURL
         let source: Source
         if let text = dbURL ?? environment["DATABASE_URL"].flatMap({ $0.isEmpty ? nil : $0 }) {
@@ -44,7 +62,7 @@ public struct ReplayTarget: Sendable {
                 throw .invalidTarget("\(source == .option ? "--db-url" : "DATABASE_URL"): \(error)")
             }
         } else {
-            guard let connection = script.connection, let user = connection.realUser, !user.isEmpty,
+            guard let connection, let user = connection.realUser, !user.isEmpty,
                 let database = connection.database, !database.isEmpty
             else { throw .noTarget(path: path) }
             source = .recording
@@ -66,7 +84,7 @@ public struct ReplayTarget: Sendable {
 
         var parameters: [(String, String)] = [("client_encoding", "UTF8")]
         let applicationName =
-            url.parameters["application_name"] ?? script.sessionStart?.applicationName ?? "pgreel replay"
+            url.parameters["application_name"] ?? applicationName ?? "pgreel replay"
         parameters.append(("application_name", applicationName))
         if let options = url.parameters["options"] {
             parameters.append(("options", options))

@@ -3,35 +3,38 @@ import Foundation
 /// `--junit FILE.xml`: the replay as a JUnit test run, so CI systems show it like any test suite.
 ///
 /// One `<testsuite>` per session file, one `<testcase>` per query: a mismatch or an unexpected error is a
-/// `<failure>`, a query not executed is `<skipped>`, and a file whose replay could not run or stopped early gets an
-/// `<error>` test case of its own. The layout is the one Jenkins, GitLab and GitHub reporters read.
+/// `<failure>` (so is a latency regression with `--fail-on-regression`), a query not executed is `<skipped>`, and a
+/// file whose replay could not run or stopped early gets an `<error>` test case of its own. The layout is the one Jenkins, GitLab and GitHub reporters read.
 public enum JUnitReport {
     public static func xml(from report: ReplayReport) -> String {
         var lines = ["<?xml version=\"1.0\" encoding=\"UTF-8\"?>"]
         let tests = report.files.reduce(0) { $0 + $1.queries.count + ($1.error == nil ? 0 : 1) }
-        let failures = report.files.reduce(0) { $0 + self.failureCount($1) }
+        let failOnRegression = report.options.failOnRegression
+        let failures = report.files.reduce(0) { $0 + self.failureCount($1, failOnRegression: failOnRegression) }
         let errors = report.files.filter { $0.error != nil }.count
         let skipped = report.files.reduce(0) { $0 + $1.queries.filter { $0.status == .skipped }.count }
         lines.append(
             "<testsuites name=\"pgreel replay\" tests=\"\(tests)\" failures=\"\(failures)\" errors=\"\(errors)\" "
                 + "skipped=\"\(skipped)\" time=\"\(self.seconds(report.wallTimeMS))\">")
         for file in report.files {
-            lines += self.suite(file, timestamp: report.startedAt)
+            lines += self.suite(file, timestamp: report.startedAt, failOnRegression: failOnRegression)
         }
         lines.append("</testsuites>")
         return lines.joined(separator: "\n") + "\n"
     }
 
-    private static func failureCount(_ file: ReplayReport.File) -> Int {
-        file.queries.filter { $0.status == .mismatched || $0.unexpectedError }.count
+    private static func failureCount(_ file: ReplayReport.File, failOnRegression: Bool) -> Int {
+        file.queries.filter {
+            $0.status == .mismatched || $0.unexpectedError || (failOnRegression && $0.latencyRegression)
+        }.count
     }
 
-    private static func suite(_ file: ReplayReport.File, timestamp: String) -> [String] {
+    private static func suite(_ file: ReplayReport.File, timestamp: String, failOnRegression: Bool) -> [String] {
         let tests = file.queries.count + (file.error == nil ? 0 : 1)
         let skipped = file.queries.filter { $0.status == .skipped }.count
         var lines = [
             "  <testsuite name=\"\(self.escape(file.path))\" tests=\"\(tests)\" "
-                + "failures=\"\(self.failureCount(file))\" "
+                + "failures=\"\(self.failureCount(file, failOnRegression: failOnRegression))\" "
                 + "errors=\"\(file.error == nil ? 0 : 1)\" skipped=\"\(skipped)\" "
                 + "time=\"\(self.seconds(file.wallTimeMS))\" timestamp=\"\(self.escape(timestamp))\">"
         ]
@@ -70,7 +73,16 @@ public enum JUnitReport {
                         + self.escape(self.details(query)) + "</failure>")
                 lines.append("    </testcase>")
             case .matched, .executed:
-                lines.append(open + "/>")
+                guard failOnRegression, query.latencyRegression else {
+                    lines.append(open + "/>")
+                    break
+                }
+                lines.append(open + ">")
+                lines.append(
+                    "      <failure type=\"latency regression\" "
+                        + "message=\"\(self.escape(self.regressionText(query)))\">"
+                        + self.escape(self.details(query)) + "</failure>")
+                lines.append("    </testcase>")
             }
         }
         if let error = file.error {
@@ -92,8 +104,17 @@ public enum JUnitReport {
             text += "Replayed error: \(error.code): \(error.message)\n"
         }
         if let rows = query.differingRows { text += "Rows differing: \(rows)\n" }
+        if query.latencyRegression { text += "Latency: \(self.regressionText(query))\n" }
         for note in query.notes { text += "Note: \(note)\n" }
         return text
+    }
+
+    /// `3.20x slower than recorded: 12.100 ms replayed, 3.781 ms recorded`.
+    private static func regressionText(_ query: ReplayReport.Query) -> String {
+        let ratio = query.latencyRegressionRatio.map { String(format: "%.2fx", $0) } ?? "infinitely"
+        let replayed = String(format: "%.3f", query.replayedDurationMS ?? 0)
+        let recorded = String(format: "%.3f", query.recordedDurationMS ?? 0)
+        return "\(ratio) slower than recorded: \(replayed) ms replayed, \(recorded) ms recorded"
     }
 
     private static func className(for path: String) -> String {

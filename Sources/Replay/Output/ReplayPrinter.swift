@@ -150,6 +150,9 @@ public struct ReplayPrinter: Sendable {
         case .skipped:
             break
         }
+        if let regression = step.latencyRegression {
+            lines.append(self.style("   ▲ " + Self.regressionText(regression), .yellow))
+        }
         for note in step.notes where !note.hasPrefix("no recorded result") {
             lines.append(self.style("   ℹ️  " + self.clean(note), .dim))
         }
@@ -317,12 +320,17 @@ public struct ReplayPrinter: Sendable {
     /// The closing summary: the seed's four counts, then what else happened and the time taken.
     /// - Parameter timeLabel: what the time is: the wall time of a headless replay; the step-through view, whose
     ///   wall time is mostly the user's, gives the time spent executing.
+    /// The closing summary. With `latency`, the percentiles of the queries that ran on both sides and the worst
+    /// regressions come first; `failOnRegression` makes regressions a failure of the replay.
     public func summary(
-        _ summary: ReplaySummary, files: Int, wallTime: Duration, failures: [String], timeLabel: String = "Wall time"
+        _ summary: ReplaySummary, files: Int, wallTime: Duration, failures: [String], timeLabel: String = "Wall time",
+        latency: LatencySamples? = nil, latencyRule: LatencyRule = LatencyRule(), failOnRegression: Bool = false,
+        schedule: [String] = [], notComparedReason: String = "no recorded result", pipelined: Bool = false
     ) -> [String] {
         let rule = String(repeating: "━", count: Self.ruleWidth)
         var lines = ["", rule, self.style("📊 Replay Summary:", .bold)]
         if files > 1 { lines.append("   Session files: \(files)") }
+        lines += schedule
         lines.append("   Queries executed: \(summary.executed)")
         var errors = "   Errors: \(summary.errors)"
         if summary.errors > 0 {
@@ -332,24 +340,121 @@ public struct ReplayPrinter: Sendable {
         lines.append(errors)
         lines.append("   Results matched: \(summary.matched)")
         lines.append("   Results mismatched: \(summary.mismatched)")
-        if summary.notCompared > 0 { lines.append("   Not compared (no recorded result): \(summary.notCompared)") }
+        if summary.notCompared > 0 { lines.append("   Not compared (\(notComparedReason)): \(summary.notCompared)") }
         if summary.skipped > 0 { lines.append("   Not executed: \(summary.skipped)") }
         lines.append("   \(timeLabel): " + Self.format(wallTime))
+        if let latency {
+            lines += self.latencyLines(latency, rule: latencyRule, pipelined: pipelined)
+        }
         lines.append(rule)
         lines.append("")
+        let regressions = summary.latencyRegressions
         if !failures.isEmpty {
             for failure in failures {
                 lines.append(self.style("❌ " + self.clean(failure), .red))
             }
-        } else if summary.succeeded {
-            lines.append(self.style("✅ Session replay completed successfully!", .green))
+        } else if summary.succeeded, !(failOnRegression && regressions > 0) {
+            let note = regressions > 0 ? " (\(regressions) latency regression\(regressions == 1 ? "" : "s"))" : ""
+            lines.append(self.style("✅ Session replay completed successfully!" + note, .green))
         } else {
             var what: [String] = []
             if summary.mismatched > 0 { what.append("\(summary.mismatched) mismatched") }
             if summary.unexpectedErrors > 0 { what.append("\(summary.unexpectedErrors) unexpected error(s)") }
+            if failOnRegression, regressions > 0 { what.append("\(regressions) latency regression(s)") }
             lines.append(self.style("❌ Session replay found differences: " + what.joined(separator: ", "), .red))
         }
         return lines
+    }
+
+    /// Latency of the queries that ran on both sides: percentiles recorded vs replayed, then the regressions,
+    /// worst first (at most `listed`; the JSON report has them all).
+    ///
+    /// `pipelined`: queries were sent ahead, so each is timed from the previous answer's arrival; answers that came
+    /// in one read of the socket share that instant, and a short query can show 0 ms: the percentiles are shown, but
+    /// no query is judged a regression.
+    public func latencyLines(
+        _ samples: LatencySamples, rule: LatencyRule, listed: Int = 10, pipelined: Bool = false
+    ) -> [String] {
+        guard let latency = samples.summary else { return [] }
+        func row(_ name: String, _ p: LatencyPercentiles) -> String {
+            "   \(name) p50 \(Self.ms(p.p50)) · p95 \(Self.ms(p.p95)) · p99 \(Self.ms(p.p99)) · max \(Self.ms(p.max))"
+        }
+        func ratio(_ replayed: Double, _ recorded: Double) -> String {
+            LatencySummary.ratio(replayed, recorded).map { String(format: "%.2fx", $0) } ?? "–"
+        }
+        var lines = [
+            "   Latency (\(latency.recorded.count) queries run on both sides):",
+            row("  recorded", latency.recorded),
+            row("  replayed", latency.replayed),
+            "     replayed/recorded p50 \(ratio(latency.replayed.p50, latency.recorded.p50)) · "
+                + "p95 \(ratio(latency.replayed.p95, latency.recorded.p95)) · "
+                + "p99 \(ratio(latency.replayed.p99, latency.recorded.p99))",
+        ]
+        if pipelined {
+            lines.append("   Latency regressions: not judged: queries were sent ahead, answers read together share one time")
+            lines.append("     (--no-pipeline, --realtime or --fail-on-regression time each query like the recording)")
+            return lines
+        }
+        let worst = samples.worstRegressions
+        let threshold = String(format: "%g", rule.threshold)
+        let floor = String(format: "%g", rule.floorMS)
+        guard !worst.isEmpty else {
+            lines.append("   Latency regressions (over \(threshold)x and \(floor) ms slower): none")
+            return lines
+        }
+        lines.append(
+            self.style(
+                "   ▲ Latency regressions (over \(threshold)x and \(floor) ms slower): \(worst.count), worst first:",
+                .yellow))
+        for regression in worst.prefix(listed) {
+            // The SQL's start on one line (it is at most 300 characters already).
+            let collapsed = regression.sql.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+            let sql = TerminalText.fitted(collapsed, toWidth: 60).text
+            lines.append(
+                "      \(Self.regressionText(regression.latency)) · event \(regression.eventNumber) of "
+                    + self.clean(URL(fileURLWithPath: regression.path).lastPathComponent) + " · " + sql)
+        }
+        if worst.count > listed {
+            lines.append("      … and \(worst.count - listed) more (--report lists them all)")
+        }
+        return lines
+    }
+
+    /// How the sessions ran: how many at once, and with a speed how closely they kept to the recorded schedule.
+    public func scheduleLines(
+        sessions: Int, copies: Int, concurrency: Int, concurrencySource: String, speed: Double?,
+        fidelity: ReplayFidelity?
+    ) -> [String] {
+        var lines: [String] = []
+        let copiesText = copies > 1 ? " (\(sessions / copies) recorded × \(copies) copies; copy 1 compared)" : ""
+        lines.append("   Sessions: \(sessions)\(copiesText), at most \(concurrency) at once (\(concurrencySource))")
+        if let speed, let fidelity {
+            var line = "   Schedule: speed \(String(format: "%g", speed))"
+            if let lag = fidelity.lag {
+                line += " · late p50 \(Self.ms(lag.p50)) · p95 \(Self.ms(lag.p95)) · max \(Self.ms(lag.max))"
+            }
+            lines.append(line)
+            var rate = "   Throughput: " + String(format: "%.1f", fidelity.achievedQPS) + " queries/s achieved"
+            if let scheduled = fidelity.scheduledQPS {
+                rate += " vs " + String(format: "%.1f", scheduled) + " scheduled"
+            }
+            lines.append(rate)
+        }
+        return lines
+    }
+
+    /// `3.20x slower than recorded: 12.10 ms replayed, 3.78 ms recorded`.
+    static func regressionText(_ regression: LatencyRegression) -> String {
+        let ratio = regression.ratio.isFinite ? String(format: "%.2fx", regression.ratio) : "∞x"
+        return "\(ratio) slower than recorded: \(Self.ms(regression.replayedMS)) replayed, "
+            + "\(Self.ms(regression.recordedMS)) recorded"
+    }
+
+    /// A duration in milliseconds for the latency lines: `0.412 ms`, `12.1 ms`, `1.24 s`.
+    static func ms(_ milliseconds: Double) -> String {
+        if milliseconds < 10 { return String(format: "%.3f ms", milliseconds) }
+        if milliseconds < 1000 { return String(format: "%.1f ms", milliseconds) }
+        return String(format: "%.2f s", milliseconds / 1000)
     }
 
     static func format(_ duration: Duration) -> String {

@@ -14,17 +14,85 @@ public struct ReplayReport: Sendable, Encodable, Equatable {
     public var exitCode: Int32
     public var options: Options
     public var summary: Summary
+    /// Percentiles of every query that ran on both sides, over all files.
+    public var latency: Latency?
+    /// Every latency regression, worst first.
+    public var latencyRegressions: [Regression]
+    /// How the sessions ran (absent when the replay could not start).
+    public var schedule: Schedule?
     public var files: [File]
 
     public init(
-        startedAt: Date, wallTimeMS: Double, exitCode: Int32, options: Options, summary: Summary, files: [File]
+        startedAt: Date, wallTimeMS: Double, exitCode: Int32, options: Options, summary: Summary, files: [File],
+        latency: LatencySamples = LatencySamples(), schedule: Schedule? = nil
     ) {
+        self.schedule = schedule
         self.startedAt = SessionTimestamp.format(startedAt)
         self.wallTimeMS = wallTimeMS
         self.exitCode = exitCode
         self.options = options
         self.summary = summary
+        self.latency = latency.summary.map(Latency.init)
+        self.latencyRegressions = latency.worstRegressions.map(Regression.init)
         self.files = files
+    }
+
+    /// Recorded and replayed percentiles (milliseconds) and their ratios.
+    public struct Latency: Sendable, Encodable, Equatable {
+        public var recorded: Percentiles
+        public var replayed: Percentiles
+        /// replayed / recorded at p50, p95 and p99 (absent where the recorded figure is 0).
+        public var ratioP50: Double?
+        public var ratioP95: Double?
+        public var ratioP99: Double?
+
+        public init(_ summary: LatencySummary) {
+            self.recorded = Percentiles(summary.recorded)
+            self.replayed = Percentiles(summary.replayed)
+            self.ratioP50 = LatencySummary.ratio(summary.replayed.p50, summary.recorded.p50).map(Self.rounded)
+            self.ratioP95 = LatencySummary.ratio(summary.replayed.p95, summary.recorded.p95).map(Self.rounded)
+            self.ratioP99 = LatencySummary.ratio(summary.replayed.p99, summary.recorded.p99).map(Self.rounded)
+        }
+
+        static func rounded(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
+    }
+
+    public struct Percentiles: Sendable, Encodable, Equatable {
+        public var count: Int
+        public var p50MS: Double
+        public var p95MS: Double
+        public var p99MS: Double
+        public var maxMS: Double
+
+        public init(_ percentiles: LatencyPercentiles) {
+            self.count = percentiles.count
+            self.p50MS = percentiles.p50
+            self.p95MS = percentiles.p95
+            self.p99MS = percentiles.p99
+            self.maxMS = percentiles.max
+        }
+    }
+
+    /// One query slower than the latency rule allows.
+    public struct Regression: Sendable, Encodable, Equatable {
+        public var path: String
+        public var event: Int
+        public var queryNumber: Int
+        public var sql: String
+        public var recordedMS: Double
+        public var replayedMS: Double
+        /// replayed / recorded; absent when the recorded time was 0.
+        public var ratio: Double?
+
+        public init(_ regression: LatencySamples.Regression) {
+            self.path = regression.path
+            self.event = regression.eventNumber
+            self.queryNumber = regression.queryNumber
+            self.sql = regression.sql
+            self.recordedMS = regression.latency.recordedMS
+            self.replayedMS = regression.latency.replayedMS
+            self.ratio = regression.latency.ratio.isFinite ? Latency.rounded(regression.latency.ratio) : nil
+        }
     }
 
     public struct Options: Sendable, Encodable, Equatable {
@@ -35,8 +103,16 @@ public struct ReplayReport: Sendable, Encodable, Equatable {
         public var stopOnMismatch: Bool
         /// Queries sent ahead of the answers at most (0: one at a time); durations overlap less than they seem.
         public var pipelineDepth: Int
+        /// The latency rule: a regression is over `latencyThreshold` times and `latencyFloorMS` slower.
+        public var latencyThreshold: Double
+        public var latencyFloorMS: Double
+        /// Latency regressions fail the replay (exit 1, JUnit failures).
+        public var failOnRegression: Bool
 
-        public init(_ options: ReplayOptions, stopOnMismatch: Bool) {
+        public init(_ options: ReplayOptions, stopOnMismatch: Bool, failOnRegression: Bool = false) {
+            self.latencyThreshold = options.latency.threshold
+            self.latencyFloorMS = options.latency.floorMS
+            self.failOnRegression = failOnRegression
             self.safety = options.safety
             self.speed = options.speed
             self.pipelineDepth = options.pipelines ? options.pipelineDepth : 0
@@ -55,8 +131,10 @@ public struct ReplayReport: Sendable, Encodable, Equatable {
         public var mismatched: Int
         public var notCompared: Int
         public var skipped: Int
+        public var latencyRegressions: Int
 
         public init(_ summary: ReplaySummary) {
+            self.latencyRegressions = summary.latencyRegressions
             self.queries = summary.queries
             self.executed = summary.executed
             self.errors = summary.errors
@@ -68,8 +146,41 @@ public struct ReplayReport: Sendable, Encodable, Equatable {
         }
     }
 
+    /// How many sessions ran and how, and with a speed how closely they kept to the recorded schedule.
+    public struct Schedule: Sendable, Encodable, Equatable {
+        /// Jobs run: session files × copies.
+        public var sessions: Int
+        public var scale: Int
+        public var staggerMS: Double
+        public var concurrency: Int
+        /// Why that concurrency: `--concurrency`, the target's free connections, the recording's overlap.
+        public var concurrencySource: String
+        public var speed: Double?
+        /// How late queries were sent after their scheduled time (with a speed).
+        public var lag: Percentiles?
+        public var achievedQPS: Double?
+        public var scheduledQPS: Double?
+
+        public init(
+            sessions: Int, scale: Int, staggerMS: Double, concurrency: Int, concurrencySource: String,
+            speed: Double?, fidelity: ReplayFidelity?
+        ) {
+            self.sessions = sessions
+            self.scale = scale
+            self.staggerMS = staggerMS
+            self.concurrency = concurrency
+            self.concurrencySource = concurrencySource
+            self.speed = speed
+            self.lag = fidelity?.lag.map(Percentiles.init)
+            self.achievedQPS = fidelity.map { Latency.rounded($0.achievedQPS) }
+            self.scheduledQPS = fidelity?.scheduledQPS.map(Latency.rounded)
+        }
+    }
+
     public struct File: Sendable, Encodable, Equatable {
         public var path: String
+        /// 0 for the recorded session, 1 and up for `--scale` copies (not compared).
+        public var copy: Int
         /// The target, password masked; nil when it could not be resolved.
         public var target: String?
         /// Where and why the file was cut off, when it was.
@@ -78,13 +189,17 @@ public struct ReplayReport: Sendable, Encodable, Equatable {
         public var error: String?
         public var summary: Summary
         public var wallTimeMS: Double
+        /// Percentiles of this file's queries that ran on both sides.
+        public var latency: Latency?
         public var queries: [Query]
 
         public init(
             path: String, target: String?, cut: String?, error: String?, summary: ReplaySummary, wallTimeMS: Double,
-            queries: [Query]
+            queries: [Query], latency: LatencySamples = LatencySamples(), copy: Int = 0
         ) {
+            self.latency = latency.summary.map(Latency.init)
             self.path = path
+            self.copy = copy
             self.target = target
             self.cut = cut
             self.error = error
@@ -111,8 +226,15 @@ public struct ReplayReport: Sendable, Encodable, Equatable {
         public var notes: [String]
         public var recordedDurationMS: Double?
         public var replayedDurationMS: Double?
+        /// replayed / recorded when the query is a latency regression.
+        public var latencyRegressionRatio: Double?
+        public var latencyRegression: Bool
 
         public init(_ step: QueryStep) {
+            self.latencyRegression = step.latencyRegression != nil
+            self.latencyRegressionRatio = step.latencyRegression.flatMap {
+                $0.ratio.isFinite ? Latency.rounded($0.ratio) : nil
+            }
             self.event = step.eventNumber
             self.queryNumber = step.query.queryNumber
             self.sql = step.query.sql

@@ -13,6 +13,8 @@ public struct ReplaySummary: Sendable, Equatable {
     /// Executed without a recorded result to compare with.
     public var notCompared = 0
     public var skipped = 0
+    /// Executed queries slower than the latency rule allows (`LatencyRule`).
+    public var latencyRegressions = 0
 
     public init() {}
 
@@ -20,6 +22,7 @@ public struct ReplaySummary: Sendable, Equatable {
         if step.executed { self.executed += 1 }
         if step.failed { self.errors += 1 }
         if step.unexpectedError { self.unexpectedErrors += 1 }
+        if step.latencyRegression != nil { self.latencyRegressions += 1 }
         switch step.status {
         case .matched: self.matched += 1
         case .mismatched: self.mismatched += 1
@@ -37,6 +40,7 @@ public struct ReplaySummary: Sendable, Equatable {
         self.mismatched += other.mismatched
         self.notCompared += other.notCompared
         self.skipped += other.skipped
+        self.latencyRegressions += other.latencyRegressions
     }
 
     /// Everything that ran matched: no mismatch and no unexpected error.

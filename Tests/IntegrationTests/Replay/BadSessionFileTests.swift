@@ -44,12 +44,12 @@ import Testing
         #expect(result.stdout.isEmpty)
     }
 
-    @Test func replayRefusesAMissingFileAndADirectory() async throws {
+    @Test func replayRefusesAMissingFileAndAnEmptyDirectory() async throws {
         let directory = try makeTemporaryDirectory(prefix: "pgreel-bad-files")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         for (path, message) in [
             (directory + "/missing.json", "session file \(directory)/missing.json does not exist"),
-            (directory, "cannot read session file \(directory): it is a directory"),
+            (directory, "\(directory) holds no session files (*.json)"),
         ] {
             let result = try await ProcessRunner.run(
                 try Tools.pgreelBinary, ["replay", path, "--db-url", "postgres://nobody@127.0.0.1:1/nothing"],

@@ -118,7 +118,8 @@ import Testing
         let result = try await Self.replay(
             proxy.sessionFiles() + ["--quiet", "--report", report, "--junit", junit], password: server.upstreamPassword)
         #expect(result.status == 0, "\(result)")
-        #expect(result.stdout.contains("   Session files: \(sessions.count)"))
+        #expect(result.stdout.contains("   Sessions: \(sessions.count), at most \(sessions.count) at once"))
+        #expect(result.stdout.contains("   Latency regressions: not judged: queries were sent ahead"), "\(result.stdout)")
         #expect(result.stdout.contains("   Results mismatched: 0"))
         #expect(!result.stdout.contains("📝"), "--quiet prints no matching query")
 
@@ -505,7 +506,7 @@ import Testing
         #expect(unreachable.stdout.isEmpty)
         #expect(
             unreachable.stderr
-                == "pgreel replay: \(good): cannot connect to postgres://postgres:***@127.0.0.1:\(port)/postgres: "
+                == "pgreel replay: cannot connect to postgres://postgres:***@127.0.0.1:\(port)/postgres: "
                 + "could not connect to 127.0.0.1:\(port): connection refused\n")
 
         let server = try await TestPostgres.shared()

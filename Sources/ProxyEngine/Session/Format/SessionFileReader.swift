@@ -79,36 +79,36 @@ public enum SessionFileReader {
         return SessionFileContents(events: scanner.events, cut: scanner.cut)
     }
 
-    private static func readBytes(path: String) throws(SessionFileError) -> [UInt8] {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            let code = errno
-            if code == ENOENT {
-                throw SessionFileError.notFound(path: path)
-            }
-            throw SessionFileError.unreadable(path: path, reason: String(cString: strerror(code)))
-        }
+    /// The first `byteLimit` bytes of a file (fewer when it is shorter): what `SessionFileHead` parses. An event
+    /// cut by the limit reads as the file's cut-off point, so every event before it is whole.
+    static func readPrefix(path: String, byteLimit: Int) throws(SessionFileError) -> [UInt8] {
+        let (descriptor, _) = try Self.openRegularFile(path: path)
         defer { _ = close(descriptor) }
-        var info = stat()
-        guard fstat(descriptor, &info) == 0 else {
+        return try Self.read(descriptor, upTo: max(byteLimit, 0), path: path)
+    }
+
+    /// The last `byteLimit` bytes of a file (all of it when shorter): where its last event's time is.
+    static func readSuffix(path: String, byteLimit: Int) throws(SessionFileError) -> [UInt8] {
+        let (descriptor, info) = try Self.openRegularFile(path: path)
+        defer { _ = close(descriptor) }
+        let size = Int(info.st_size)
+        let start = max(0, size - max(byteLimit, 0))
+        guard lseek(descriptor, off_t(start), SEEK_SET) >= 0 else {
             throw SessionFileError.unreadable(path: path, reason: String(cString: strerror(errno)))
         }
-        guard info.st_mode & S_IFMT == S_IFREG else {
-            let kind = info.st_mode & S_IFMT == S_IFDIR ? "it is a directory" : "it is not a regular file"
-            throw SessionFileError.unreadable(path: path, reason: kind)
-        }
-        // Straight into the array, sized by the file (one byte more, to see the end without a second call); a file
-        // that grows meanwhile (a session still recording) is read on in chunks.
+        return try Self.read(descriptor, upTo: size - start, path: path)
+    }
+
+    /// Up to `count` bytes from the descriptor's position (fewer at the end of the file).
+    private static func read(_ descriptor: Int32, upTo count: Int, path: String) throws(SessionFileError) -> [UInt8] {
         var failure: Int32 = 0
-        var atEnd = false
-        var bytes = [UInt8](unsafeUninitializedCapacity: max(Int(info.st_size), 0) + 1) { buffer, initialized in
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
             while initialized < buffer.count {
                 let rest = UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: buffer[initialized...]))
                 let count = SessionFileSyscalls.readSome(descriptor, into: rest)
                 if count > 0 {
                     initialized += count
                 } else if count == 0 {
-                    atEnd = true
                     return
                 } else if errno != EINTR {
                     failure = errno
@@ -119,7 +119,41 @@ public enum SessionFileReader {
         guard failure == 0 else {
             throw SessionFileError.unreadable(path: path, reason: String(cString: strerror(failure)))
         }
-        if atEnd {
+        return bytes
+    }
+
+    /// Opens `path` for reading, refusing what is not a regular file with a reason a user understands.
+    private static func openRegularFile(path: String) throws(SessionFileError) -> (Int32, stat) {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            let code = errno
+            if code == ENOENT {
+                throw SessionFileError.notFound(path: path)
+            }
+            throw SessionFileError.unreadable(path: path, reason: String(cString: strerror(code)))
+        }
+        var info = stat()
+        guard fstat(descriptor, &info) == 0 else {
+            let reason = String(cString: strerror(errno))
+            _ = close(descriptor)
+            throw SessionFileError.unreadable(path: path, reason: reason)
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            _ = close(descriptor)
+            let kind = info.st_mode & S_IFMT == S_IFDIR ? "it is a directory" : "it is not a regular file"
+            throw SessionFileError.unreadable(path: path, reason: kind)
+        }
+        return (descriptor, info)
+    }
+
+    private static func readBytes(path: String) throws(SessionFileError) -> [UInt8] {
+        let (descriptor, info) = try Self.openRegularFile(path: path)
+        defer { _ = close(descriptor) }
+        // Straight into the array, sized by the file (one byte more, to see the end without a second call); a file
+        // that grows meanwhile (a session still recording) is read on in chunks.
+        let capacity = max(Int(info.st_size), 0) + 1
+        var bytes = try Self.read(descriptor, upTo: capacity, path: path)
+        if bytes.count < capacity {
             return bytes
         }
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
