@@ -51,6 +51,13 @@ struct ReplayCommand: AsyncParsableCommand {
     @Option(name: .customLong("db-url"), help: ArgumentHelp("The database to replay against.", valueName: "URL"))
     var dbURL: String?
 
+    @Option(
+        name: .customLong("compare-with"),
+        help: ArgumentHelp(
+            "A second target: each session runs on both at once; results are compared A vs recording, B vs "
+                + "recording and A vs B, latencies A vs B.", valueName: "URL"))
+    var compareWith: String?
+
     @Option(help: ArgumentHelp("Keep the recorded gaps between events, divided by X.", valueName: "X"))
     var speed: Double?
 
@@ -110,6 +117,9 @@ struct ReplayCommand: AsyncParsableCommand {
         if let concurrency = self.concurrency, concurrency < 1 {
             throw ValidationError("--concurrency must be at least 1")
         }
+        if self.compareWith != nil, self.scale != 1 {
+            throw ValidationError("--scale and --compare-with do not go together yet: run --scale against each target")
+        }
         if self.scale < 1 {
             throw ValidationError("--scale must be at least 1 (1 runs each session once)")
         }
@@ -137,6 +147,7 @@ struct ReplayCommand: AsyncParsableCommand {
                 ("--quiet", self.quiet), ("--stop-on-mismatch", self.stopOnMismatch), ("--realtime", self.realtime),
                 ("--speed", self.speed != nil), ("--scale", self.scale != 1), ("--concurrency", self.concurrency != nil),
                 ("--user", self.user != nil), ("--since", self.since != nil), ("--until", self.until != nil),
+                ("--compare-with", self.compareWith != nil),
             ]
             if let (flag, _) = headless.first(where: { $0.1 }) {
                 throw ValidationError("\(flag) is for the headless replay; --tui steps at your pace")
@@ -180,6 +191,7 @@ struct ReplayCommand: AsyncParsableCommand {
         // head, the targets (reached once each, which also tells how many connections they can take).
         let plan: ReplayPlan
         let targets: [String: ReplayTarget]
+        var targetB: ReplayTarget?
         do throws(ReplayError) {
             let filter = SessionFilter(
                 user: self.user, since: self.since.flatMap { TimeArgument.parse($0) },
@@ -191,13 +203,16 @@ struct ReplayCommand: AsyncParsableCommand {
             plan = ReplayPlan(
                 heads: selection.heads, speed: options.speed, scale: self.scale, stagger: self.stagger / 1000)
             targets = try self.resolveTargets(selection.heads, environment: environment, safety: options.safety)
+            if let compareWith = self.compareWith, let first = selection.heads.first {
+                targetB = try Self.resolveB(compareWith, head: first, environment: environment, safety: options.safety)
+            }
         } catch {
             output.writeError("pgreel replay: \(error)")
             throw ExitCode(2)
         }
         let budgets: [ConnectionBudget]
         do throws(ReplayError) {
-            budgets = try await Self.probe(Array(targets.values))
+            budgets = try await Self.probe(Array(targets.values) + (targetB.map { [$0] } ?? []))
         } catch {
             output.writeError("pgreel replay: \(error)")
             // The reports still say what happened, so a CI job shows the failure.
@@ -222,7 +237,8 @@ struct ReplayCommand: AsyncParsableCommand {
             output: output, printer: printer, quiet: self.quiet, plan: plan, safety: options.safety,
             progress: isatty(STDERR_FILENO) == 1 && plan.jobs.count > 1)
         let dbURL = self.dbURL
-        let runner = ReplayRunner(
+        let compareWith = self.compareWith
+        var runner = ReplayRunner(
             plan: plan, concurrency: concurrency, stopOnMismatch: self.stopOnMismatch,
             collectReport: self.report != nil || self.junit != nil
         ) { (job) throws(ReplayError) in
@@ -231,6 +247,15 @@ struct ReplayCommand: AsyncParsableCommand {
             return try ReplaySession.load(
                 path: job.head.path, dbURL: dbURL, environment: environment, options: jobOptions)
         }
+        if let compareWith {
+            runner.comparison = options.comparison
+            runner.loadB = { (sessionA) throws(ReplayError) in
+                var head = SessionFileHead(path: sessionA.path)
+                head.sessionStart = sessionA.script.sessionStart
+                let target = try Self.resolveB(compareWith, head: head, environment: environment, safety: options.safety)
+                return sessionA.on(target)
+            }
+        }
         let results = await runner.run { event in
             await printers.handle(event)
         }
@@ -238,15 +263,38 @@ struct ReplayCommand: AsyncParsableCommand {
 
         var summary = ReplaySummary()
         var latency = LatencySamples()
+        var summaryB = ReplaySummary()
+        var latencyB = LatencySamples()
+        var pairs = PairCounts()
         var problems: [String] = []
         for result in results {
             summary.add(result.summary)
             latency.add(result.latency)
+            if let b = result.b {
+                summaryB.add(b.summary)
+                latencyB.add(b.latency)
+            }
+            pairs.add(result.pairs)
             if let error = result.error {
                 problems.append(plan.jobs.count > 1 ? "\(result.path): \(error)" : "\(error)")
             }
         }
         let wallTime = ContinuousClock.now - clock
+        // With --compare-with, which sides differ: the report and the exit code say so.
+        var sides: [String] = []
+        var otherDifferences: [String] = []
+        if let targetB {
+            if !summary.succeeded { sides.append("A vs recording") }
+            if !summaryB.succeeded {
+                sides.append("B vs recording")
+                otherDifferences.append("B: \(summaryB.mismatched) mismatched, \(summaryB.unexpectedErrors) unexpected error(s)")
+            }
+            if pairs.differing > 0 {
+                sides.append("A vs B")
+                otherDifferences.append("A vs B: \(pairs.differing) differ")
+            }
+            _ = targetB
+        }
         let fidelity = ReplayFidelity(plan: plan, results: results, wallTime: wallTime)
         let schedule = printer.scheduleLines(
             sessions: plan.jobs.count, copies: self.scale, concurrency: concurrency,
@@ -257,12 +305,19 @@ struct ReplayCommand: AsyncParsableCommand {
                 latencyRule: options.latency, failOnRegression: self.failOnRegression,
                 schedule: plan.jobs.count > 1 || options.speed != nil ? schedule : [],
                 notComparedReason: self.scale > 1 ? "--scale copies, or no recorded result" : "no recorded result",
-                pipelined: options.pipelines))
+                pipelined: options.pipelines,
+                comparison: targetB.map {
+                    printer.comparisonLines(
+                        targetB: $0.masked, summaryB: summaryB, latencyA: latency, latencyB: latencyB, pairs: pairs)
+                } ?? [],
+                otherDifferences: otherDifferences))
 
         var exitCode: Int32 = 0
         if results.contains(where: { $0.error?.preventedReplay == true }) {
             exitCode = 2
-        } else if !problems.isEmpty || !summary.succeeded || (self.failOnRegression && summary.latencyRegressions > 0) {
+        } else if !problems.isEmpty || !summary.succeeded || !otherDifferences.isEmpty
+            || (self.failOnRegression && summary.latencyRegressions + summaryB.latencyRegressions > 0)
+        {
             exitCode = 1
         }
         let files = results.map { result in
@@ -277,7 +332,12 @@ struct ReplayCommand: AsyncParsableCommand {
             options: options, output: output, latency: latency,
             schedule: ReplayReport.Schedule(
                 sessions: plan.jobs.count, scale: self.scale, staggerMS: self.stagger, concurrency: concurrency,
-                concurrencySource: concurrencySource, speed: options.speed, fidelity: fidelity))
+                concurrencySource: concurrencySource, speed: options.speed, fidelity: fidelity),
+            comparison: targetB.map {
+                ReplayReport.Comparison(
+                    targetA: targets.keys.sorted().joined(separator: ", "), targetB: $0.masked, summaryB: summaryB,
+                    latencyA: latency, latencyB: latencyB, pairs: pairs, differences: sides)
+            })
         if exitCode != 0 {
             throw ExitCode(exitCode)
         }
@@ -294,6 +354,18 @@ struct ReplayCommand: AsyncParsableCommand {
             targets[target.masked] = targets[target.masked] ?? target
         }
         return targets
+    }
+
+    /// `--compare-with URL` as a target (its password from the URL, PGPASSWORD or ~/.pgpass, as for --db-url);
+    /// an invalid URL names the option.
+    private static func resolveB(
+        _ url: String, head: SessionFileHead, environment: [String: String], safety: ReplayOptions.Safety
+    ) throws(ReplayError) -> ReplayTarget {
+        do throws(ReplayError) {
+            return try ReplayTarget.resolve(dbURL: url, environment: environment, head: head, safety: safety)
+        } catch .invalidTarget(let message) {
+            throw .invalidTarget(message.replacingOccurrences(of: "--db-url", with: "--compare-with"))
+        }
     }
 
     /// Reaches every target once, at the same time; the first that cannot be reached is the error.
@@ -374,14 +446,15 @@ struct ReplayCommand: AsyncParsableCommand {
     private func writeReports(
         files: [ReplayReport.File], summary: ReplaySummary, started: Date, wallTime: Duration, exitCode: Int32,
         options: ReplayOptions, output: StandardOutput, latency: LatencySamples = LatencySamples(),
-        schedule: ReplayReport.Schedule? = nil
+        schedule: ReplayReport.Schedule? = nil, comparison: ReplayReport.Comparison? = nil
     ) throws {
         guard self.report != nil || self.junit != nil else { return }
         let report = ReplayReport(
             startedAt: started, wallTimeMS: Self.milliseconds(wallTime), exitCode: exitCode,
             options: ReplayReport.Options(
                 options, stopOnMismatch: self.stopOnMismatch, failOnRegression: self.failOnRegression),
-            summary: ReplayReport.Summary(summary), files: files, latency: latency, schedule: schedule)
+            summary: ReplayReport.Summary(summary), files: files, latency: latency, schedule: schedule,
+            comparison: comparison)
         do {
             if let path = self.report {
                 try report.json().write(to: URL(fileURLWithPath: path))

@@ -37,7 +37,7 @@ actor ReplayOutput {
 
     func handle(_ event: ReplayRunner.Event) {
         switch event {
-        case .started(let job, let session):
+        case .started(let job, let session, let sessionB):
             var errors: [String] = []
             if let cut = session.cut {
                 errors.append(
@@ -47,16 +47,21 @@ actor ReplayOutput {
             var lines: [String] = []
             if !self.quiet {
                 lines = self.template.loaded(path: session.path, eventCount: session.script.eventCount)
-                lines += self.template.connected(target: session.target, safety: self.safety)
+                lines += self.template.connected(target: session.target, safety: self.safety, targetB: sessionB?.target)
+            }
+            if let sessionB {
+                errors += sessionB.target.warnings.map { "⚠️  B: " + $0 }
             }
             self.write(lines: lines, errors: errors, job: job)
-        case .step(let job, let step):
+        case .step(let job, let step, let paired):
             if case .query(let query) = step {
                 if query.executed { self.executed += 1 }
-                if query.status == .mismatched || query.unexpectedError { self.mismatched += 1 }
+                if query.status == .mismatched || query.unexpectedError || paired?.isProblem == true {
+                    self.mismatched += 1
+                }
             }
             var printer = self.printers[job] ?? self.template
-            let lines = printer.lines(for: step)
+            let lines = printer.lines(for: step, paired: paired)
             self.printers[job] = printer
             self.write(lines: lines, errors: [], job: job)
         case .stopped(let job, let error):

@@ -10,9 +10,10 @@ import NIOConcurrencyHelpers
 public struct ReplayRunner: Sendable {
     /// What happens, as it happens, for the caller to print.
     public enum Event: Sendable {
-        /// Job `job` (its index in `plan.jobs`) is loaded and connected.
-        case started(job: Int, ReplaySession)
-        case step(job: Int, ReplayStep)
+        /// Job `job` (its index in `plan.jobs`) is loaded and connected (on B too with `--compare-with`).
+        case started(job: Int, ReplaySession, b: ReplaySession?)
+        /// A step, and with `--compare-with` the same step on B.
+        case step(job: Int, ReplayStep, paired: PairedStep?)
         /// The job's replay could not start or stopped early.
         case stopped(job: Int, ReplayError)
         /// The job is over (whether it ran, stopped early or was never started).
@@ -38,6 +39,17 @@ public struct ReplayRunner: Sendable {
         public var latency: LatencySamples
         /// With a speed: per executed query, how many milliseconds after its scheduled time it was sent.
         public var lagMS: [Double]
+        /// With `--compare-with`: the replay on B (its queries are attached to A's in `queries`, as `b`).
+        public var b: Side?
+        /// With `--compare-with`: results compared between A and B, and how many differ.
+        public var pairs = PairCounts()
+    }
+
+    /// The replay of a job on target B.
+    public struct Side: Sendable {
+        public var target: String
+        public var summary = ReplaySummary()
+        public var latency = LatencySamples()
     }
 
     public var plan: ReplayPlan
@@ -48,6 +60,11 @@ public struct ReplayRunner: Sendable {
     public var collectReport: Bool
     /// Reads a job's file and resolves its target (`ReplaySession.load`); called when the job starts.
     public var load: @Sendable (ReplayPlan.Job) throws(ReplayError) -> ReplaySession
+    /// `--compare-with`: A's session on target B (`ReplaySession.on`); each job then runs on A and B at the same
+    /// time, step by step.
+    public var loadB: (@Sendable (ReplaySession) throws(ReplayError) -> ReplaySession)?
+    /// How B's results are compared with A's.
+    public var comparison = ComparisonOptions()
 
     public init(
         plan: ReplayPlan, concurrency: Int, stopOnMismatch: Bool, collectReport: Bool,
@@ -105,13 +122,19 @@ public struct ReplayRunner: Sendable {
         let jobStart = ContinuousClock.now
         var result = FileResult(path: job.head.path, copy: job.copy, summary: ReplaySummary(), wallTime: .zero)
         var session: ReplaySession?
+        var sessionB: ReplaySession?
         do throws(ReplayError) {
             let loaded = try self.load(job)
             session = loaded
             result.target = loaded.target.masked
             result.cut = loaded.cut?.description
-            try await loaded.connect()
-            await observe(.started(job: index, loaded))
+            if let loadB = self.loadB {
+                let b = try loadB(loaded)
+                sessionB = b
+                result.b = Side(target: b.target.masked)
+            }
+            try await Self.connect(loaded, sessionB)
+            await observe(.started(job: index, loaded, b: sessionB))
             while !stop.withLockedValue({ $0 }) {
                 var scheduled: ContinuousClock.Instant?
                 if let item = await loaded.upcoming, let due = self.plan.due(item.timestamp, job: job) {
@@ -122,14 +145,23 @@ public struct ReplayRunner: Sendable {
                     scheduled = deadline
                 }
                 let sent = ContinuousClock.now
-                guard let step = try await loaded.next() else { break }
-                await observe(.step(job: index, step))
+                let (next, nextB) = try await Self.next(loaded, sessionB)
+                guard let step = next else { break }
+                let paired = nextB.map { PairedStep.pair(a: step, b: $0, options: self.comparison) }
+                await observe(.step(job: index, step, paired: paired))
                 guard case .query(let query) = step else { continue }
+                if let paired, let queryB = paired.query {
+                    result.b?.latency.add(queryB, path: job.head.path)
+                    result.pairs.add(paired)
+                    if self.stopOnMismatch, paired.isProblem {
+                        stop.withLockedValue { $0 = true }
+                    }
+                }
                 if let scheduled, query.executed {
                     result.lagMS.append(QueryExecutor.milliseconds(sent - scheduled))
                 }
                 result.latency.add(query, path: job.head.path)
-                if self.collectReport { result.queries.append(ReplayReport.Query(query)) }
+                if self.collectReport { result.queries.append(ReplayReport.Query(query, paired: paired)) }
                 if self.stopOnMismatch, query.status == .mismatched || query.unexpectedError {
                     stop.withLockedValue { $0 = true }
                 }
@@ -142,8 +174,46 @@ public struct ReplayRunner: Sendable {
             await session.close()
             result.summary = await session.summary
         }
+        if let sessionB {
+            await sessionB.close()
+            result.b?.summary = await sessionB.summary
+        }
         result.wallTime = ContinuousClock.now - jobStart
         return result
+    }
+
+    /// Connects A (and B) at the same time.
+    private static func connect(_ a: ReplaySession, _ b: ReplaySession?) async throws(ReplayError) {
+        guard let b else {
+            try await a.connect()
+            return
+        }
+        async let left = Self.outcome { () async throws(ReplayError) in try await a.connect() }
+        async let right = Self.outcome { () async throws(ReplayError) in try await b.connect() }
+        let (connectedA, connectedB) = await (left, right)
+        try connectedA.get()
+        try connectedB.get()
+    }
+
+    /// The next step of A (and of B, at the same time: each on its own connection).
+    private static func next(
+        _ a: ReplaySession, _ b: ReplaySession?
+    ) async throws(ReplayError) -> (ReplayStep?, ReplayStep?) {
+        guard let b else { return (try await a.next(), nil) }
+        async let left = Self.outcome { () async throws(ReplayError) in try await a.next() }
+        async let right = Self.outcome { () async throws(ReplayError) in try await b.next() }
+        let (stepA, stepB) = await (left, right)
+        return (try stepA.get(), try stepB.get())
+    }
+
+    private static func outcome<T: Sendable>(
+        _ body: () async throws(ReplayError) -> T
+    ) async -> Result<T, ReplayError> {
+        do throws(ReplayError) {
+            return .success(try await body())
+        } catch {
+            return .failure(error)
+        }
     }
 
     static func duration(seconds: Double) -> Duration {
@@ -155,6 +225,6 @@ extension ReplayRunner.FileResult {
     init(path: String, copy: Int, summary: ReplaySummary, notRun: String? = nil, wallTime: Duration) {
         self.init(
             path: path, copy: copy, target: nil, cut: nil, summary: summary, error: nil, notRun: notRun,
-            wallTime: wallTime, queries: [], latency: LatencySamples(), lagMS: [])
+            wallTime: wallTime, queries: [], latency: LatencySamples(), lagMS: [], b: nil)
     }
 }

@@ -78,6 +78,11 @@ public actor ReplaySession {
         return ReplaySession(path: path, script: script, cut: contents.cut, target: target, options: options)
     }
 
+    /// The same recording replayed against another target (`--compare-with`), from its first event.
+    public nonisolated func on(_ target: ReplayTarget) -> ReplaySession {
+        ReplaySession(path: self.path, script: self.script, cut: self.cut, target: target, options: self.options)
+    }
+
     /// The next step's event, nil at the end.
     public var upcoming: ReplayScript.Item? {
         self.position < self.script.items.count ? self.script.items[self.position] : nil

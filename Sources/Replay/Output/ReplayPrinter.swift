@@ -69,8 +69,14 @@ public struct ReplayPrinter: Sendable {
             + "replaying its \(eventCount) complete event\(eventCount == 1 ? "" : "s")"
     }
 
-    public func connected(target: ReplayTarget, safety: ReplayOptions.Safety) -> [String] {
+    public func connected(
+        target: ReplayTarget, safety: ReplayOptions.Safety, targetB: ReplayTarget? = nil
+    ) -> [String] {
         var lines = [self.style("✅ Connected to database (\(self.clean(target.masked)))", .green)]
+        if let targetB {
+            lines[0] = self.style("✅ Connected to A (\(self.clean(target.masked)))", .green)
+            lines.append(self.style("✅ Connected to B (\(self.clean(targetB.masked)))", .green))
+        }
         switch safety {
         case .none:
             break
@@ -85,8 +91,10 @@ public struct ReplayPrinter: Sendable {
 
     // MARK: - Steps
 
-    /// The lines for one step; with `quiet`, only mismatches and unexpected errors print.
-    public mutating func lines(for step: ReplayStep) -> [String] {
+    /// The lines for one step; with `quiet`, only mismatches and unexpected errors print. With `--compare-with`,
+    /// `paired` is the same step on target B: each verdict line then says its side (A: / B:), and a last line
+    /// whether A and B agree.
+    public mutating func lines(for step: ReplayStep, paired: PairedStep? = nil) -> [String] {
         switch step {
         case .activity(let item):
             guard !self.options.quiet else { return [] }
@@ -96,13 +104,32 @@ public struct ReplayPrinter: Sendable {
             lines.append("📌 [Event \(item.eventNumber)] Session Activity: \(self.clean(item.activity.activity))")
             return lines
         case .query(let query):
-            guard !self.options.quiet || query.status == .mismatched || query.unexpectedError else { return [] }
+            let problem = query.status == .mismatched || query.unexpectedError || paired?.isProblem == true
+            guard !self.options.quiet || problem else { return [] }
             self.afterQuery = true
-            return self.queryLines(query)
+            guard let paired, let queryB = paired.query else { return self.queryLines(query) }
+            var lines = self.queryLines(query, side: "A")
+            lines += self.verdictLines(queryB, side: "B")
+            lines += self.pairLines(paired)
+            return lines
         }
     }
 
-    private func queryLines(_ step: QueryStep) -> [String] {
+    /// Whether A's and B's results agree.
+    private func pairLines(_ paired: PairedStep) -> [String] {
+        guard let outcome = paired.versusA else { return [] }
+        guard let difference = outcome.difference else {
+            return [self.style("   = A and B agree", .green)]
+        }
+        let values = self.differenceValues(difference)
+        return [
+            self.style("   ≠ A and B differ: " + self.clean(Self.differenceWhere(difference)), .red),
+            "      A: " + values.recorded,
+            "      B: " + values.replayed,
+        ]
+    }
+
+    private func queryLines(_ step: QueryStep, side: String? = nil) -> [String] {
         let query = step.query
         let rule = String(repeating: "━", count: Self.ruleWidth)
         var header =
@@ -130,42 +157,53 @@ public struct ReplayPrinter: Sendable {
             }
         }
 
+        return lines + self.verdictLines(step, side: side)
+    }
+
+    /// What the replay of one query gave and how it compares with the recording; `side` ("A", "B") starts each
+    /// line's text with `--compare-with`.
+    private func verdictLines(_ step: QueryStep, side: String?) -> [String] {
+        let mark = side.map { $0 + ": " } ?? ""
+        var lines: [String] = []
         switch step.status {
         case .skipped:
-            lines.append(self.style("   ⏭  Not executed: " + self.clean(step.skipReason ?? "skipped"), .yellow))
+            lines.append(self.style("   ⏭  \(mark)Not executed: " + self.clean(step.skipReason ?? "skipped"), .yellow))
         case .matched where !step.executed:
             let note = step.notes.first ?? "not executed, as recorded"
-            lines.append(self.style("   ✓ " + self.clean(note.prefix(1).uppercased() + note.dropFirst()), .green))
+            lines.append(
+                self.style("   ✓ \(mark)" + self.clean(note.prefix(1).uppercased() + note.dropFirst()), .green))
             return lines
         default:
-            lines += self.executionLines(step)
+            lines += self.executionLines(step, mark: mark)
         }
         switch step.status {
         case .matched:
-            lines.append(self.style("   ✓ Results match recorded data (\(self.matchText(step)))", .green))
+            lines.append(self.style("   ✓ \(mark)Results match recorded data (\(self.matchText(step)))", .green))
         case .mismatched:
-            lines += self.differenceLines(step)
+            lines += self.differenceLines(step, mark: mark)
         case .executed:
-            lines.append(self.style("   ⚠️  No recorded result to compare with (the file ends before it)", .yellow))
+            if step.notes.contains(ReplaySession.copyNote) { break }
+            lines.append(
+                self.style("   ⚠️  \(mark)No recorded result to compare with (the file ends before it)", .yellow))
         case .skipped:
             break
         }
         if let regression = step.latencyRegression {
-            lines.append(self.style("   ▲ " + Self.regressionText(regression), .yellow))
+            lines.append(self.style("   ▲ \(mark)" + Self.regressionText(regression), .yellow))
         }
         for note in step.notes where !note.hasPrefix("no recorded result") {
-            lines.append(self.style("   ℹ️  " + self.clean(note), .dim))
+            lines.append(self.style("   ℹ️  \(mark)" + self.clean(note), .dim))
         }
         return lines
     }
 
-    private func executionLines(_ step: QueryStep) -> [String] {
+    private func executionLines(_ step: QueryStep, mark: String) -> [String] {
         guard let replayed = step.replayed else { return [] }
         if let error = replayed.error {
-            return [self.style("   ✗ Query failed: " + self.errorText(error), .red)]
+            return [self.style("   ✗ \(mark)Query failed: " + self.errorText(error), .red)]
         }
         let rows = (replayed.resultSets ?? [replayed.result]).reduce(0) { $0 + $1.rowCount }
-        return [self.style("   ✓ Query executed: \(ValueText.rows(rows)) returned", .green)]
+        return [self.style("   ✓ \(mark)Query executed: \(ValueText.rows(rows)) returned", .green)]
     }
 
     private func matchText(_ step: QueryStep) -> String {
@@ -183,12 +221,12 @@ public struct ReplayPrinter: Sendable {
         return recorded.result.commandTag.map(self.clean) ?? "no result set"
     }
 
-    private func differenceLines(_ step: QueryStep) -> [String] {
+    private func differenceLines(_ step: QueryStep, mark: String) -> [String] {
         guard let difference = step.difference else {
-            return [self.style("   ✗ Results differ", .red)]
+            return [self.style("   ✗ \(mark)Results differ", .red)]
         }
         let values = self.differenceValues(difference)
-        var lines = [self.style("   ✗ " + self.clean(Self.differenceHeadline(difference)), .red)]
+        var lines = [self.style("   ✗ \(mark)" + self.clean(Self.differenceHeadline(difference)), .red)]
         lines.append("      recorded: " + values.recorded)
         lines.append("      replayed: " + values.replayed)
         if step.differingRows > 1 {
@@ -206,9 +244,14 @@ public struct ReplayPrinter: Sendable {
 
     /// `Results differ: row 2, column "value"`: where a difference is (the replay view words it the same way).
     public static func differenceHeadline(_ difference: ResultDifference) -> String {
+        "Results differ: " + Self.differenceWhere(difference)
+    }
+
+    /// `row 2, column "value"`, or what differs where there is no cell to name.
+    static func differenceWhere(_ difference: ResultDifference) -> String {
         let location = difference.location
-        if location.isEmpty { return "Results differ: " + difference.subject }
-        return "Results differ: " + (difference.kind == .value ? location : "\(location): \(difference.subject)")
+        if location.isEmpty { return difference.subject }
+        return difference.kind == .value ? location : "\(location): \(difference.subject)"
     }
 
     /// What each side holds, escaped for one line: two differing values longer than `maxValueWidth` cut to a window
@@ -325,7 +368,8 @@ public struct ReplayPrinter: Sendable {
     public func summary(
         _ summary: ReplaySummary, files: Int, wallTime: Duration, failures: [String], timeLabel: String = "Wall time",
         latency: LatencySamples? = nil, latencyRule: LatencyRule = LatencyRule(), failOnRegression: Bool = false,
-        schedule: [String] = [], notComparedReason: String = "no recorded result", pipelined: Bool = false
+        schedule: [String] = [], notComparedReason: String = "no recorded result", pipelined: Bool = false,
+        comparison: [String] = [], otherDifferences: [String] = []
     ) -> [String] {
         let rule = String(repeating: "━", count: Self.ruleWidth)
         var lines = ["", rule, self.style("📊 Replay Summary:", .bold)]
@@ -346,6 +390,7 @@ public struct ReplayPrinter: Sendable {
         if let latency {
             lines += self.latencyLines(latency, rule: latencyRule, pipelined: pipelined)
         }
+        lines += comparison
         lines.append(rule)
         lines.append("")
         let regressions = summary.latencyRegressions
@@ -353,7 +398,7 @@ public struct ReplayPrinter: Sendable {
             for failure in failures {
                 lines.append(self.style("❌ " + self.clean(failure), .red))
             }
-        } else if summary.succeeded, !(failOnRegression && regressions > 0) {
+        } else if summary.succeeded, !(failOnRegression && regressions > 0), otherDifferences.isEmpty {
             let note = regressions > 0 ? " (\(regressions) latency regression\(regressions == 1 ? "" : "s"))" : ""
             lines.append(self.style("✅ Session replay completed successfully!" + note, .green))
         } else {
@@ -361,6 +406,7 @@ public struct ReplayPrinter: Sendable {
             if summary.mismatched > 0 { what.append("\(summary.mismatched) mismatched") }
             if summary.unexpectedErrors > 0 { what.append("\(summary.unexpectedErrors) unexpected error(s)") }
             if failOnRegression, regressions > 0 { what.append("\(regressions) latency regression(s)") }
+            what += otherDifferences
             lines.append(self.style("❌ Session replay found differences: " + what.joined(separator: ", "), .red))
         }
         return lines
@@ -418,6 +464,48 @@ public struct ReplayPrinter: Sendable {
             lines.append("      … and \(worst.count - listed) more (--report lists them all)")
         }
         return lines
+    }
+
+    /// `--compare-with`: B against the recording, A against B, and B's speed against A's at each percentile.
+    public func comparisonLines(
+        targetB: String, summaryB: ReplaySummary, latencyA: LatencySamples, latencyB: LatencySamples,
+        pairs: PairCounts
+    ) -> [String] {
+        var lines = [self.style("   Target B (" + self.clean(targetB) + "):", .bold)]
+        var errors = "     Errors: \(summaryB.errors)"
+        if summaryB.errors > 0 {
+            let expected = summaryB.errors - summaryB.unexpectedErrors
+            errors += expected == summaryB.errors ? " (all as recorded)" : " (\(expected) as recorded)"
+        }
+        lines.append("     Queries executed: \(summaryB.executed)")
+        lines.append(errors)
+        lines.append("     Results matched: \(summaryB.matched)")
+        lines.append("     Results mismatched: \(summaryB.mismatched)")
+        let agree = pairs.compared - pairs.differing
+        lines.append(
+            self.style(
+                "   A vs B: \(agree) of \(pairs.compared) results agree, \(pairs.differing) differ",
+                pairs.differing == 0 ? .green : .red))
+        if let a = latencyA.summary?.replayed, let b = latencyB.summary?.replayed {
+            func row(_ name: String, _ p: LatencyPercentiles) -> String {
+                "     \(name) p50 \(Self.ms(p.p50)) · p95 \(Self.ms(p.p95)) · p99 \(Self.ms(p.p99)) · max \(Self.ms(p.max))"
+            }
+            lines.append("   Latency on A and B (\(a.count) and \(b.count) queries):")
+            lines.append(row("A", a))
+            lines.append(row("B", b))
+            lines.append("   " + Self.speedText(a: a.p95, b: b.p95, at: "p95") + " · "
+                + Self.speedText(a: a.p50, b: b.p50, at: "p50"))
+        }
+        return lines
+    }
+
+    /// `B is 1.40x slower than A at p95` (or faster, or as fast within 5%).
+    static func speedText(a: Double, b: Double, at percentile: String) -> String {
+        guard a > 0, b > 0 else { return "B and A not comparable at \(percentile)" }
+        let ratio = b / a
+        if ratio >= 1.05 { return String(format: "B is %.2fx slower than A at %@", ratio, percentile) }
+        if ratio <= 1 / 1.05 { return String(format: "B is %.2fx faster than A at %@", 1 / ratio, percentile) }
+        return "B is as fast as A at \(percentile) (within 5%)"
     }
 
     /// How the sessions ran: how many at once, and with a speed how closely they kept to the recorded schedule.

@@ -20,13 +20,16 @@ public struct ReplayReport: Sendable, Encodable, Equatable {
     public var latencyRegressions: [Regression]
     /// How the sessions ran (absent when the replay could not start).
     public var schedule: Schedule?
+    /// With `--compare-with`: target B's side and the A vs B comparison.
+    public var comparison: Comparison?
     public var files: [File]
 
     public init(
         startedAt: Date, wallTimeMS: Double, exitCode: Int32, options: Options, summary: Summary, files: [File],
-        latency: LatencySamples = LatencySamples(), schedule: Schedule? = nil
+        latency: LatencySamples = LatencySamples(), schedule: Schedule? = nil, comparison: Comparison? = nil
     ) {
         self.schedule = schedule
+        self.comparison = comparison
         self.startedAt = SessionTimestamp.format(startedAt)
         self.wallTimeMS = wallTimeMS
         self.exitCode = exitCode
@@ -146,6 +149,48 @@ public struct ReplayReport: Sendable, Encodable, Equatable {
         }
     }
 
+    /// `--compare-with B`: target B's side of the replay, and where A and B differ.
+    public struct Comparison: Sendable, Encodable, Equatable {
+        /// Target A (`--db-url`) and B (`--compare-with`), passwords masked.
+        public var targetA: String
+        public var targetB: String
+        /// B against the recording, as `summary` is for A.
+        public var summaryB: Summary
+        /// B's latency against the recording, as `latency` is for A.
+        public var latencyB: Latency?
+        /// B's replayed percentiles over A's (`speed_ratio_p95` 1.4: B is 1.4x slower than A at p95).
+        public var speedRatioP50: Double?
+        public var speedRatioP95: Double?
+        public var speedRatioP99: Double?
+        /// Results both targets produced, and how many differ between them.
+        public var comparedResults: Int
+        public var differingResults: Int
+        /// Which sides differ: any of "A vs recording", "B vs recording", "A vs B".
+        public var differences: [String]
+
+        public init(
+            targetA: String, targetB: String, summaryB: ReplaySummary, latencyA: LatencySamples,
+            latencyB: LatencySamples, pairs: PairCounts, differences: [String]
+        ) {
+            self.targetA = targetA
+            self.targetB = targetB
+            self.summaryB = Summary(summaryB)
+            self.latencyB = latencyB.summary.map(Latency.init)
+            let a = latencyA.summary?.replayed
+            let b = latencyB.summary?.replayed
+            func ratio(_ pick: (LatencyPercentiles) -> Double) -> Double? {
+                guard let a, let b else { return nil }
+                return LatencySummary.ratio(pick(b), pick(a)).map(Latency.rounded)
+            }
+            self.speedRatioP50 = ratio(\.p50)
+            self.speedRatioP95 = ratio(\.p95)
+            self.speedRatioP99 = ratio(\.p99)
+            self.comparedResults = pairs.compared
+            self.differingResults = pairs.differing
+            self.differences = differences
+        }
+    }
+
     /// How many sessions ran and how, and with a speed how closely they kept to the recorded schedule.
     public struct Schedule: Sendable, Encodable, Equatable {
         /// Jobs run: session files × copies.
@@ -229,8 +274,11 @@ public struct ReplayReport: Sendable, Encodable, Equatable {
         /// replayed / recorded when the query is a latency regression.
         public var latencyRegressionRatio: Double?
         public var latencyRegression: Bool
+        /// With `--compare-with`: the same query on target B.
+        public var b: PairedQuery?
 
-        public init(_ step: QueryStep) {
+        public init(_ step: QueryStep, paired: PairedStep? = nil) {
+            self.b = paired.flatMap(PairedQuery.init)
             self.latencyRegression = step.latencyRegression != nil
             self.latencyRegressionRatio = step.latencyRegression.flatMap {
                 $0.ratio.isFinite ? Latency.rounded($0.ratio) : nil
@@ -251,6 +299,34 @@ public struct ReplayReport: Sendable, Encodable, Equatable {
             self.notes = step.notes
             self.recordedDurationMS = step.recorded?.durationMS
             self.replayedDurationMS = step.replayed?.durationMS
+        }
+    }
+
+    /// A query replayed on target B: its verdict against the recording, and its result against A's
+    /// (`versus_a`, a difference whose `recorded` side is A and `replayed` side is B; absent when they agree).
+    public struct PairedQuery: Sendable, Encodable, Equatable {
+        public var status: QueryStatus
+        public var executed: Bool
+        public var unexpectedError: Bool
+        public var replayed: ResultSummary?
+        public var difference: Difference?
+        public var replayedDurationMS: Double?
+        public var latencyRegression: Bool
+        /// Whether B's result equals A's (absent when either did not run).
+        public var matchesA: Bool?
+        public var versusA: Difference?
+
+        public init?(_ paired: PairedStep) {
+            guard let step = paired.query else { return nil }
+            self.status = step.status
+            self.executed = step.executed
+            self.unexpectedError = step.unexpectedError
+            self.replayed = step.replayed.map(ResultSummary.init)
+            self.difference = step.difference.map { Difference($0) }
+            self.replayedDurationMS = step.replayed?.durationMS
+            self.latencyRegression = step.latencyRegression != nil
+            self.matchesA = paired.versusA?.matches
+            self.versusA = paired.versusA?.difference.map { Difference($0) }
         }
     }
 
