@@ -107,7 +107,7 @@ replay() {   # replay NAME URL: pgreel replay of every recorded file, output kep
     local status=0
     NO_COLOR=1 "$PGREEL" replay "$SESSIONS"/*.json --db-url "$2" --ignore-column created_at --quiet \
         >"$WORK/replay-$1.txt" 2>&1 || status=$?
-    echo "exit status: $status" >>"$WORK/replay-$1.txt"
+    echo "Exit status: $status" >>"$WORK/replay-$1.txt"
 }
 say "pgreel replay of the $(ls "$SESSIONS" | wc -l) files against PostgreSQL $VERSION15 (pgreel_before) and $VERSION18"
 # TODO(--compare-with): when `pgreel replay --compare-with` (A/B replay) lands, the two replays and the
