@@ -239,14 +239,14 @@ struct MatrixRowRun {
     private func notify() async throws -> Verdict {
         let proxy = try await self.startProxy(record: false)
         defer { proxy.process.kill() }
-        // Rows of the same upstream run at once: names of this check's own.
+        // Rows of the same upstream run at once: a channel and a query text of this check's own.
         let channel = "matrix_channel_\(UInt32.random(in: 0...UInt32.max))"
-        let marker = "matrix_listen_\(UInt32.random(in: 0...UInt32.max))"
+        let sleep = "SELECT pg_sleep(2) AS matrix_listen_\(UInt32.random(in: 0...UInt32.max))"
         let listener = try proxy.psqlInBackground(
-            ["LISTEN \(channel)", "SELECT pg_sleep(2) AS \(marker)", "SELECT 1"],
-            environment: self.row.connection.environment, client: self.client)
+            ["LISTEN \(channel)", sleep, "SELECT 1"], environment: self.row.connection.environment,
+            client: self.client)
         defer { listener.kill() }
-        try await self.server.waitForActiveQuery(containing: marker, sentBy: listener)
+        try await self.server.waitForActiveQuery(sleep, sentBy: listener)
         _ = try await self.psql(proxy, "NOTIFY \(channel), 'from another session'")
         let result = try await listener.waitForExit(timeout: .seconds(30))
         try matrixRequire(result.succeeded, "the listening psql: \(result.failureSummary)")
@@ -260,11 +260,11 @@ struct MatrixRowRun {
     private func cancel() async throws -> Verdict {
         let proxy = try await self.startProxy(quiet: false)
         defer { proxy.process.kill() }
-        let marker = "matrix_cancel_\(UInt32.random(in: 0...UInt32.max))"
+        let sleep = "SELECT pg_sleep(30) AS matrix_cancel_\(UInt32.random(in: 0...UInt32.max))"
         let psql = try proxy.psqlInBackground(
-            ["SELECT pg_sleep(30) AS \(marker)"], environment: self.row.connection.environment, client: self.client)
+            [sleep], environment: self.row.connection.environment, client: self.client)
         defer { psql.kill() }
-        try await self.server.waitForActiveQuery(containing: marker, sentBy: psql)
+        try await self.server.waitForActiveQuery(sleep, sentBy: psql)
         let started = ContinuousClock.now
         psql.send(SIGINT)
         let result = try await psql.waitForExit(timeout: .seconds(20))

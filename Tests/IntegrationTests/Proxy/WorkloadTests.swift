@@ -93,7 +93,7 @@ import Testing
         let psql = try proxy.psqlInBackground(["SELECT pg_sleep(30)"])
         defer { psql.kill() }
         // Wait until the query runs on the server, then press Ctrl-C.
-        try await server.waitForActiveQuery(containing: "SELECT pg_sleep(30)")
+        try await server.waitForActiveQuery("SELECT pg_sleep(30)")
         let started = ContinuousClock.now
         psql.send(SIGINT)
         let result = try await psql.waitForExit(timeout: .seconds(10))

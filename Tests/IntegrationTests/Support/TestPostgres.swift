@@ -294,17 +294,15 @@ public final class TestPostgres: Sendable {
         )
     }
 
-    /// Waits until a session other than the caller's runs a query whose text contains `marker` (`state = 'active'`
-    /// in pg_stat_activity): a query sent in the background has reached the server. Throws after `timeout`, or at
-    /// once when `client` (the program that sends the query) exits first, with what it printed.
+    /// Waits until a session runs exactly `query` (`state = 'active'` in pg_stat_activity): a query sent in the
+    /// background has reached the server. Throws after `timeout`, or at once when `client` (the program that sends
+    /// the query) exits first, with what it printed. Give the query a marker of its own (`SELECT pg_sleep(30) AS
+    /// my_marker`) when other tests may run the same text on the same server.
     public func waitForActiveQuery(
-        containing marker: String, sentBy client: RunningProcess? = nil, timeout: Duration = .seconds(15)
+        _ query: String, sentBy client: RunningProcess? = nil, timeout: Duration = .seconds(15)
     ) async throws {
-        let literal = marker.replacingOccurrences(of: "'", with: "''")
-        let sql = """
-            SELECT count(*) FROM pg_stat_activity
-            WHERE state = 'active' AND pid <> pg_backend_pid() AND strpos(query, '\(literal)') > 0
-            """
+        let literal = query.replacingOccurrences(of: "'", with: "''")
+        let sql = "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = '\(literal)'"
         let deadline = ContinuousClock.now + timeout
         while try await self.psqlAdmin(sql) == "0" {
             if let client, !client.isRunning {
@@ -312,7 +310,7 @@ public final class TestPostgres: Sendable {
                 throw TestFailure("the client exited before its query ran: \(result.stderr)")
             }
             guard ContinuousClock.now < deadline else {
-                throw TestFailure("no session ran a query containing '\(marker)' within \(timeout)")
+                throw TestFailure("no session ran '\(query)' within \(timeout)")
             }
             try await Task.sleep(for: .milliseconds(50))
         }
