@@ -20,7 +20,8 @@ TLS_PREREQ     := $(if $(TLS),certs)
 
 export PGREEL_DB_PORT
 
-.PHONY: build db-up db-down db-status proxy monitor run replay test bench bench-floor bench-smoke certs fuzz soak clean
+.PHONY: build db-up db-down db-status proxy monitor run replay test test-matrix upgrade-demo bench bench-floor bench-smoke certs fuzz \
+	soak clean
 
 build:
 	$(SWIFT) build
@@ -60,6 +61,25 @@ replay:
 test:
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build $(TEST_FLAGS)
+
+# The compatibility matrix (docs/compatibility.md): PostgreSQL 15, 16, 17 and 18 upstream, psql/pgbench of 15 to 18
+# as clients, each check through pgreel; prints the table, fails on any failed check. The majors come from
+# scripts/postgres-versions.sh (filled here if missing). PGREEL_MATRIX_MAJORS='15 18' runs the rows of those majors only.
+MATRIX_RESULTS ?= .build/matrix/results.jsonl
+test-matrix:
+	bash scripts/postgres-versions.sh ensure
+	$(SWIFT) build --build-tests
+	@rm -f $(MATRIX_RESULTS)
+	@status=0; \
+	PGREEL_MATRIX=1 PGREEL_MATRIX_RESULTS="$(abspath $(MATRIX_RESULTS))" \
+		$(SWIFT) test --skip-build --filter 'IntegrationTests.MatrixTests' $(TEST_FLAGS) || status=$$?; \
+	echo; echo "Compatibility matrix ($(MATRIX_RESULTS)):"; echo; \
+	python3 scripts/matrix-table.py $(MATRIX_RESULTS) || status=1; \
+	exit $$status
+
+# Records the seed workflow and pgbench on PostgreSQL 15 through pgreel, replays them against 15 and 18.
+upgrade-demo: build
+	bash scripts/upgrade-demo.sh
 
 # pgreel side by side with direct PostgreSQL and pgbouncer (docs/performance.md); not part of `make test`.
 bench:

@@ -10,7 +10,9 @@
 #
 # Data lives in ./.pgdata, unless the postgres user (we run the server as postgres when we are root; PostgreSQL
 # refuses to run as root) cannot reach the project directory: then in /tmp/pgreel-pgdata-<hash of the project path>.
-# PGREEL_PGDATA overrides the location, PGREEL_PG_BINDIR the PostgreSQL bin directory.
+# PGREEL_PGDATA overrides the location, PGREEL_PG_BINDIR the PostgreSQL bin directory, and PGREEL_PG_LIBDIR gives
+# the libraries of a build that needs them (a major from scripts/postgres-versions.sh: its lib directory), set as
+# LD_LIBRARY_PATH on the PostgreSQL programs alone.
 set -euo pipefail
 
 PROJECT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -84,13 +86,13 @@ running_port() {
 }
 
 is_running() {
-    [[ -f "$DATA_DIR/PG_VERSION" ]] && as_owner "$BIN/pg_ctl" -D "$DATA_DIR" status >/dev/null 2>&1
+    [[ -f "$DATA_DIR/PG_VERSION" ]] && as_owner "${PG_ENV[@]}" "$BIN/pg_ctl" -D "$DATA_DIR" status >/dev/null 2>&1
 }
 
 # The seed's table with its 3 rows, only when it does not exist yet (the demo's own changes are kept).
 seed() {
     local port="$1" exists
-    local psql=("$PSQL" -X -q -v ON_ERROR_STOP=1 -h "$DATA_DIR" -p "$port" -U postgres -d postgres)
+    local psql=("${PG_ENV[@]}" "$PSQL" -X -q -v ON_ERROR_STOP=1 -h "$DATA_DIR" -p "$port" -U postgres -d postgres)
     exists="$("${psql[@]}" -tA -c "SELECT to_regclass('public.test_data') IS NOT NULL")"
     [[ "$exists" == t ]] && return 0
     "${psql[@]}" <<'SQL'
@@ -129,7 +131,7 @@ cmd_up() {
         if (( EUID == 0 )); then
             chown "$PG_USER:" "$DATA_DIR"
         fi
-        as_owner "$BIN/initdb" -D "$DATA_DIR" -U postgres --auth-local=trust --auth-host=trust \
+        as_owner "${PG_ENV[@]}" "$BIN/initdb" -D "$DATA_DIR" -U postgres --auth-local=trust --auth-host=trust \
             -E UTF8 --locale=C >"$DATA_DIR.initdb.log" 2>&1 \
             || { cat "$DATA_DIR.initdb.log" >&2; rm -f "$DATA_DIR.initdb.log"; die "initdb failed"; }
         rm -f "$DATA_DIR.initdb.log"
@@ -151,7 +153,7 @@ CONF
         chown -R "$PG_USER:" "$DATA_DIR"
     fi
 
-    if ! as_owner "$BIN/pg_ctl" -D "$DATA_DIR" -l "$DATA_DIR/server.log" -o "-p $PORT" -w -t 60 start >/dev/null; then
+    if ! as_owner "${PG_ENV[@]}" "$BIN/pg_ctl" -D "$DATA_DIR" -l "$DATA_DIR/server.log" -o "-p $PORT" -w -t 60 start >/dev/null; then
         tail -n 20 "$DATA_DIR/server.log" >&2 || true
         die "PostgreSQL did not start (log: $DATA_DIR/server.log)"
     fi
@@ -165,7 +167,7 @@ cmd_down() {
         say "not running (data: $DATA_DIR)"
         return 0
     fi
-    as_owner "$BIN/pg_ctl" -D "$DATA_DIR" -m fast -w -t 60 stop >/dev/null
+    as_owner "${PG_ENV[@]}" "$BIN/pg_ctl" -D "$DATA_DIR" -m fast -w -t 60 stop >/dev/null
     say "stopped (data kept in $DATA_DIR)"
 }
 
@@ -190,6 +192,12 @@ BIN="$(find_bindir)" || die "PostgreSQL server binaries (initdb, pg_ctl, postgre
     "${PGREEL_PG_BINDIR:+in $PGREEL_PG_BINDIR }- install them (apt-get install postgresql) or set PGREEL_PG_BINDIR"
 DATA_DIR="$(realpath -m "$(choose_data_dir)")"
 PSQL="$BIN/psql"
+# env(1) puts LD_LIBRARY_PATH on the PostgreSQL program only, never on runuser or a shell (a build's lib directory
+# may hold its own libtinfo, which the system's bash cannot use).
+PG_ENV=()
+if [[ -n "${PGREEL_PG_LIBDIR:-}" ]]; then
+    PG_ENV=(env "LD_LIBRARY_PATH=$PGREEL_PG_LIBDIR")
+fi
 [[ -x "$PSQL" ]] || PSQL="$(command -v psql)" || die "psql not found; install it: apt-get install postgresql-client"
 
 "cmd_$1"

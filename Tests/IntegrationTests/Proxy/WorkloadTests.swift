@@ -6,16 +6,8 @@ import Testing
 
 /// Real workloads through the proxy: pgbench in every protocol mode, COPY both ways, cancel.
 @Suite(.serialized) struct WorkloadTests {
-    /// "number of transactions actually processed: N" and "number of failed transactions: N (..)" from pgbench.
     private func pgbenchCounts(_ output: String) throws -> (processed: Int, failed: Int) {
-        func number(after label: String) -> Int? {
-            guard let range = output.range(of: label) else { return nil }
-            let digits = output[range.upperBound...].drop { $0 == " " }.prefix { $0.isNumber }
-            return Int(digits)
-        }
-        let processed = try #require(number(after: "number of transactions actually processed:"))
-        let failed = number(after: "number of failed transactions:") ?? 0
-        return (processed, failed)
+        try #require(PgbenchOutput.counts(output), "pgbench printed no count:\n\(output)")
     }
 
     @Test(arguments: ["extended", "prepared", "simple"])
@@ -101,11 +93,7 @@ import Testing
         let psql = try proxy.psqlInBackground(["SELECT pg_sleep(30)"])
         defer { psql.kill() }
         // Wait until the query runs on the server, then press Ctrl-C.
-        let deadline = ContinuousClock.now + .seconds(15)
-        while try await server.psqlAdmin("SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(30)' AND state = 'active'") != "1" {
-            #expect(ContinuousClock.now < deadline, "the query never started")
-            try await Task.sleep(for: .milliseconds(100))
-        }
+        try await server.waitForActiveQuery("SELECT pg_sleep(30)")
         let started = ContinuousClock.now
         psql.send(SIGINT)
         let result = try await psql.waitForExit(timeout: .seconds(10))

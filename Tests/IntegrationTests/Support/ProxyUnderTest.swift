@@ -63,28 +63,52 @@ struct ProxyUnderTest {
     /// - Parameters:
     ///   - host: what psql connects to (`localhost` to check a certificate's host name).
     ///   - environment: extra libpq settings (`PGSSLMODE`, `PGSSLROOTCERT`, `PGCHANNELBINDING` ...).
+    ///   - client: whose psql runs (`PostgresInstallation.major(18)`); the system's by default.
     func psql(
         _ sql: String, user: String = "pseudo_user", password: String? = nil, database: String = "postgres",
         arguments: [String] = [], host: String = "127.0.0.1", environment extra: [String: String] = [:],
-        timeout: Duration = .seconds(60)
+        timeout: Duration = .seconds(60), client: PostgresInstallation? = nil
     ) async throws -> ProcessResult {
-        var environment = ["PGCONNECT_TIMEOUT": "10", "PGSSLMODE": "prefer"]
-        environment["PGPASSWORD"] = password ?? ""
-        if password == nil { environment["PGPASSWORD"] = nil }
-        environment.merge(extra) { _, new in new }
         var args = ["-X", "-h", host, "-p", "\(self.port)", "-U", user, "-d", database, "-v", "ON_ERROR_STOP=1"]
         if password == nil { args.append("-w") }
-        args += arguments
-        return try await ProcessRunner.run(try Tools.psql, args, environment: environment, stdin: sql, timeout: timeout)
+        let psql = try Tools.clientCommand("psql", args + arguments, client: client)
+        return try await ProcessRunner.run(
+            psql.executable, psql.arguments, environment: Self.clientEnvironment(password: password, extra),
+            stdin: sql, timeout: timeout)
+    }
+
+    /// Runs pgbench through the proxy (`-h`, `-p`, `-U` and the database are added after `arguments`).
+    func pgbench(
+        _ arguments: [String], database: String, user: String = "pseudo_user", password: String? = nil,
+        environment extra: [String: String] = [:], timeout: Duration = .seconds(120),
+        client: PostgresInstallation? = nil
+    ) async throws -> ProcessResult {
+        let args = arguments + ["-h", "127.0.0.1", "-p", "\(self.port)", "-U", user, database]
+        let pgbench = try Tools.clientCommand("pgbench", args, client: client)
+        return try await ProcessRunner.run(
+            pgbench.executable, pgbench.arguments, environment: Self.clientEnvironment(password: password, extra),
+            timeout: timeout)
     }
 
     /// Starts psql through the proxy in the background, running each command with `-c` (for tests that act while
     /// a query runs: cancel, crash, terminate). The caller kills it when done.
-    func psqlInBackground(_ commands: [String], user: String = "pseudo_user", database: String = "postgres") throws
-        -> RunningProcess
-    {
+    func psqlInBackground(
+        _ commands: [String], user: String = "pseudo_user", database: String = "postgres",
+        environment extra: [String: String] = [:], client: PostgresInstallation? = nil
+    ) throws -> RunningProcess {
         let args = ["-X", "-h", "127.0.0.1", "-p", "\(self.port)", "-U", user, "-d", database]
-        return try ProcessRunner.startBackground(try Tools.psql, args + commands.flatMap { ["-c", $0] })
+        let psql = try Tools.clientCommand("psql", args + commands.flatMap { ["-c", $0] }, client: client)
+        return try ProcessRunner.startBackground(
+            psql.executable, psql.arguments, environment: Self.clientEnvironment(password: nil, extra))
+    }
+
+    /// libpq's settings for a client of the proxy: a connect timeout, `sslmode=prefer`, the password as
+    /// PGPASSWORD when there is one, then `extra` over them.
+    private static func clientEnvironment(password: String?, _ extra: [String: String]) -> [String: String] {
+        var environment = ["PGCONNECT_TIMEOUT": "10", "PGSSLMODE": "prefer"]
+        if let password { environment["PGPASSWORD"] = password }
+        environment.merge(extra) { _, new in new }
+        return environment
     }
 
     /// Session files written so far, oldest name first.

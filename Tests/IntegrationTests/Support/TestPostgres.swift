@@ -294,6 +294,28 @@ public final class TestPostgres: Sendable {
         )
     }
 
+    /// Waits until a session runs exactly `query` (`state = 'active'` in pg_stat_activity): a query sent in the
+    /// background has reached the server. Throws after `timeout`, or at once when `client` (the program that sends
+    /// the query) exits first, with what it printed. Give the query a marker of its own (`SELECT pg_sleep(30) AS
+    /// my_marker`) when other tests may run the same text on the same server.
+    public func waitForActiveQuery(
+        _ query: String, sentBy client: RunningProcess? = nil, timeout: Duration = .seconds(15)
+    ) async throws {
+        let literal = query.replacingOccurrences(of: "'", with: "''")
+        let sql = "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = '\(literal)'"
+        let deadline = ContinuousClock.now + timeout
+        while try await self.psqlAdmin(sql) == "0" {
+            if let client, !client.isRunning {
+                let result = try await client.waitForExit()
+                throw TestFailure("the client exited before its query ran: \(result.stderr)")
+            }
+            guard ContinuousClock.now < deadline else {
+                throw TestFailure("no session ran '\(query)' within \(timeout)")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
     /// The server's log so far (log lines carry the SQLSTATE: `%m [%p] %e %u@%d`).
     public func serverLog() -> String {
         (try? String(contentsOfFile: self.logFile, encoding: .utf8)) ?? ""

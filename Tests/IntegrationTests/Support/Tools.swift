@@ -63,6 +63,17 @@ public enum Tools {
         }
     }
 
+    /// The executable and arguments that run a client program (`psql`, `pgbench`): `client`'s (its libraries
+    /// found, see `PostgresInstallation.command`), or the system's when `client` is nil.
+    public static func clientCommand(_ tool: String, _ arguments: [String], client: PostgresInstallation?) throws
+        -> (executable: String, arguments: [String])
+    {
+        if let client {
+            return client.command(tool, arguments)
+        }
+        return (try self.clientTool(tool), arguments)
+    }
+
     /// The built `pgreel` executable.
     ///
     /// `swift build` puts it in the same directory as the test product (`.build/<triple>/debug/`, which
@@ -279,5 +290,20 @@ public enum Tools {
         guard Spawn.waitForExit(pid).status == 0 else { return nil }
         let line = String(decoding: data, as: UTF8.self).split(separator: "\n").first.map(String.init)
         return line?.trimmingCharacters(in: .whitespaces)
+    }
+}
+
+/// What pgbench reports at the end of a run.
+public enum PgbenchOutput {
+    /// "number of transactions actually processed: N" and "number of failed transactions: N (..)" (0 when the line
+    /// is missing: pgbench before 15 does not print it); nil without the first.
+    public static func counts(_ output: String) -> (processed: Int, failed: Int)? {
+        func number(after label: String) -> Int? {
+            guard let range = output.range(of: label) else { return nil }
+            let digits = output[range.upperBound...].drop { $0 == " " }.prefix { $0.isNumber }
+            return Int(digits)
+        }
+        guard let processed = number(after: "number of transactions actually processed:") else { return nil }
+        return (processed, number(after: "number of failed transactions:") ?? 0)
     }
 }
