@@ -5,7 +5,8 @@
 #      pgbench's tables (pgbench -i -s 1) on both; a copy of 15's database as it is now (pgreel_before);
 #   2. the headless proxy (`pgreel proxy`) in front of 15 records the seed workflow (psql) and a short pgbench run
 #      (select-only, prepared statements);
-#   3. `pgreel replay` of the recorded files against the copy on 15 and against 18, and both summaries side by side.
+#   3. `pgreel replay DIR --db-url <the copy on 15> --compare-with <18>`: every session on both at once, every result
+#      compared A (15) vs recording, B (18) vs recording and A vs B, latencies side by side.
 # The clusters, the proxy and the temporary directory go at the end, whatever happens (trap).
 #
 #   UPGRADE_DEMO_PORT (55415): 15 listens there, 18 on the next port, the proxy on the one after.
@@ -102,47 +103,17 @@ wait "$PROXY_PID" 2>/dev/null || true
 PROXY_PID=""
 ls "$SESSIONS"
 
-# created_at is the seed's now(): each cluster filled its own, so it is not compared.
-replay() {   # replay NAME URL: pgreel replay of every recorded file, output kept in $WORK/replay-NAME.txt
-    local status=0
-    NO_COLOR=1 "$PGREEL" replay "$SESSIONS"/*.json --db-url "$2" --ignore-column created_at --quiet \
-        >"$WORK/replay-$1.txt" 2>&1 || status=$?
-    echo "Exit status: $status" >>"$WORK/replay-$1.txt"
-}
-say "pgreel replay of the $(ls "$SESSIONS" | wc -l) files against PostgreSQL $VERSION15 (pgreel_before) and $VERSION18"
-# TODO(--compare-with): when `pgreel replay --compare-with` (A/B replay) lands, the two replays and the
-# side-by-side below become one command whose A/B output shows exactly which results differ between the majors:
-#   "$PGREEL" replay "$SESSIONS"/*.json --db-url postgres://postgres@127.0.0.1:$PORT15/pgreel_before \
-#       --compare-with postgres://postgres@127.0.0.1:$PORT18/postgres --ignore-column created_at
-replay "$OLD" "postgres://postgres@127.0.0.1:$PORT15/pgreel_before"
-replay "$NEW" "postgres://postgres@127.0.0.1:$PORT18/postgres"
-
-# The summaries' "Label: value" lines side by side, in their order (a line only one of them has shows "-").
-python3 - "$WORK/replay-$OLD.txt" "$WORK/replay-$NEW.txt" "PostgreSQL $VERSION15" "PostgreSQL $VERSION18" <<'PY'
-import re, sys
-def summary(path):
-    text = open(path, encoding="utf-8").read()
-    text = text[text.find("Replay Summary:"):]
-    return dict(re.findall(r"^ *([A-Za-z][A-Za-z ()]*): (.*)$", text, re.M))
-old, new = summary(sys.argv[1]), summary(sys.argv[2])
-labels = list(old) + [label for label in new if label not in old]
-print(f"\n{'':<28}{sys.argv[3]:<28}{sys.argv[4]}")
-for label in labels:
-    print(f"{label + ':':<28}{old.get(label, '-'):<28}{new.get(label, '-')}")
-PY
-
-STATUS15="$(tail -n 1 "$WORK/replay-$OLD.txt" | cut -d' ' -f3)"
-STATUS18="$(tail -n 1 "$WORK/replay-$NEW.txt" | cut -d' ' -f3)"
-echo
-for major in "$OLD" "$NEW"; do
-    if grep -q '✗\|Query failed' "$WORK/replay-$major.txt"; then
-        echo "Differences on PostgreSQL $major:"
-        grep -B3 -A3 '✗' "$WORK/replay-$major.txt" | head -n 40
-    fi
-done
-if [[ "$STATUS15" == 0 && "$STATUS18" == 0 ]]; then
-    echo "✅ Every recorded result is the same on PostgreSQL $VERSION15 and $VERSION18."
-else
-    echo "❌ Differences: replay exit status $STATUS15 on $VERSION15, $STATUS18 on $VERSION18 (UPGRADE_DEMO_KEEP=1 keeps the outputs)."
+say "pgreel replay --compare-with: the $(ls "$SESSIONS" | wc -l) files on PostgreSQL $VERSION15 (A: pgreel_before) and $VERSION18 (B) at once"
+# created_at is the seed's now(): each cluster filled its own, so it is not compared. --no-pipeline times every
+# query on its own, like the recording, so the latencies of A and B compare like with like.
+STATUS=0
+NO_COLOR=1 "$PGREEL" replay "$SESSIONS" --db-url "postgres://postgres@127.0.0.1:$PORT15/pgreel_before" \
+    --compare-with "postgres://postgres@127.0.0.1:$PORT18/postgres" --ignore-column created_at --no-pipeline --quiet \
+    >"$WORK/replay.txt" 2>&1 || STATUS=$?
+sed -n '/Replay Summary/,$p' "$WORK/replay.txt"
+if [[ "$STATUS" != 0 ]]; then
+    echo "Differences (exit status $STATUS):"
+    grep -B3 -A6 '✗\|≠\|Query failed' "$WORK/replay.txt" | head -n 60
+    echo "UPGRADE_DEMO_KEEP=1 keeps the outputs."
     exit 1
 fi

@@ -16,6 +16,7 @@ enum MatrixCheck: String, CaseIterable, Sendable {
     case scram = "SCRAM"
     case scramPlus = "SCRAM-PLUS"
     case replay
+    case stepThrough = "step-through"
 }
 
 /// One row of the matrix: an upstream PostgreSQL major behind pgreel, the major whose psql and pgbench connect to

@@ -49,6 +49,7 @@ struct MatrixRowRun {
         case .scram: return try await self.scram()
         case .scramPlus: return try await self.scramPlus()
         case .replay: return try await self.replay()
+        case .stepThrough: return try await self.stepThrough()
         }
     }
 
@@ -316,9 +317,36 @@ struct MatrixRowRun {
         return .ok
     }
 
+    /// The step-through view against this major: a psql session recorded through pgreel, then
+    /// `pgreel replay FILE --tui` in a tmux terminal, `r` to run it all: the view reports every query matched.
+    /// The view does not depend on the client, so it runs once per upstream (the plain row of its own client).
+    private func stepThrough() async throws -> Verdict {
+        guard self.row.connection == .plain, self.row.client == self.row.upstream else {
+            return .notApplicable("the view is checked once per upstream, on the row of its own client")
+        }
+        let database = try await self.server.makeDatabase()
+        let proxy = try await self.startProxy(database: database)
+        defer { proxy.process.kill() }
+        let queries = "SELECT count(*) FROM test_data;\nSELECT name FROM test_data ORDER BY id;\nSELECT version();\n"
+        _ = try await self.psql(proxy, queries, database: database)
+        _ = try await self.recorded(proxy, sessions: 1)
+        guard let file = proxy.sessionFiles().first else { throw MatrixCheckFailure("no session file") }
+        // version() differs between the client and server builds only if they differ: the same cluster answers.
+        let command = try ReplayDashboardTests.command(
+            ["replay", file, "--tui", "--db-url", self.server.url(database: database)], password: "")
+        let tmux = try await TmuxSession.start(command)
+        defer { Task { await tmux.kill() } }
+        _ = try await tmux.waitForScreen(containing: "● connected")
+        try await tmux.press("r")
+        let screen = try await tmux.waitForScreen(containing: "Replay finished", "Results matched: 3")
+        try matrixRequire(screen.contains("3 queries  ✓ 3  ✗ 0"), "the view: \(screen.suffix(600))")
+        return .ok
+    }
+
     /// Records the seed workflow (psql, simple protocol) and a pgbench session of prepared statements with
-    /// parameters through pgreel, then `pgreel replay` of both files against the same database: every result matches
-    /// (created_at, the INSERT's now(), is left out of the comparison).
+    /// parameters through pgreel, then `pgreel replay` of both files against the same database with
+    /// `--compare-with` a copy of the starting data on the shared PostgreSQL 15 (the system's): every result matches
+    /// on both, and both agree (created_at, the INSERT's now(), is left out of the comparison).
     private func replay() async throws -> Verdict {
         let database = try await self.server.makeDatabase()
         let proxy = try await self.startProxy(database: database)
@@ -332,11 +360,13 @@ struct MatrixRowRun {
 
         // The INSERT used id 4 of the sequence: give it back, so the replayed INSERT gets the same id.
         try await self.server.psqlAdmin("SELECT setval('test_data_id_seq', 3)", database: database)
+        let fifteen = try await TestPostgres.shared()
+        let copy = try await fifteen.makeDatabase()
         let report = try makeTemporaryDirectory(prefix: "pgreel-matrix-replay") + "/report.json"
         let replay = try await ReplayWorkflowTests.replay(
             proxy.sessionFiles() + [
-                "--db-url", self.server.url(database: database), "--ignore-column", "created_at", "--quiet",
-                "--report", report,
+                "--db-url", self.server.url(database: database), "--compare-with", fifteen.url(database: copy),
+                "--ignore-column", "created_at", "--quiet", "--report", report,
             ], password: nil)
         try matrixRequire(replay.status == 0, "pgreel replay \(replay.failureSummary) \(replay.stdout.suffix(400))")
         let json = try ReplayWorkflowTests.json(report)
@@ -346,6 +376,11 @@ struct MatrixRowRun {
         try matrixRequire(
             executed == queries.count && matched == queries.count && summary["mismatched"] as? Int == 0,
             "replayed \(executed) of \(queries.count) recorded queries, \(matched) matched")
+        let comparison = json["comparison"] as? [String: Any] ?? [:]
+        try matrixRequire(
+            comparison["compared_results"] as? Int == queries.count && comparison["differing_results"] as? Int == 0,
+            "--compare-with PostgreSQL \(fifteen.major): \(comparison["differing_results"] ?? "?") of "
+                + "\(comparison["compared_results"] ?? "?") results differ")
         return .ok
     }
 }
