@@ -24,6 +24,8 @@ actor QueryExecutor {
     private let target: String
     private var state: ReplayProtocolState
     private var rollback: RollbackTransaction?
+    /// The server ended the session (a FATAL answer, then the connection closed).
+    private(set) var serverEnded = false
 
     var transactionState: TransactionState { self.state.transactionState }
 
@@ -281,6 +283,10 @@ actor QueryExecutor {
             do {
                 received = try await self.connection.receive()
             } catch {
+                if let cycle = collector.connectionClosed() {
+                    self.serverEnded = true
+                    return cycle
+                }
                 throw .connectionLost(target: self.target, reason: "\(error)")
             }
             let progress: AnswerCollector.Progress

@@ -41,6 +41,9 @@ public actor ReplaySession {
     private var aheadEnd = 0
     /// An item that must wait for every answer before it: nothing after it is sent ahead until it has run.
     private var aheadBarrier: Int?
+    /// The server ended the session in the answer to this query (a FATAL, then the connection closed), as it
+    /// may have when recorded (pg_terminate_backend): nothing more can run.
+    private var endedByServer: QueryStep?
 
     public init(
         path: String, contents: SessionFileContents, target: ReplayTarget, options: ReplayOptions
@@ -121,6 +124,13 @@ public actor ReplaySession {
             self.position += 1
             return .activity(activity)
         case .query(let query):
+            if let ended = self.endedByServer {
+                let code = ended.replayed?.error?.code ?? ""
+                throw .connectionLost(
+                    target: self.target.masked,
+                    reason: "the server ended the session at query #\(ended.query.queryNumber) (FATAL \(code)), "
+                        + "but the recording goes on")
+            }
             try await self.connect()
             let step: QueryStep
             do {
@@ -135,6 +145,9 @@ public actor ReplaySession {
             }
             self.position += 1
             self.summary.add(step)
+            if let executor = self.executor, await executor.serverEnded {
+                self.endedByServer = step
+            }
             return .query(step)
         }
     }
@@ -172,6 +185,7 @@ public actor ReplaySession {
         self.pipelineFailed = false
         self.aheadEnd = 0
         self.aheadBarrier = nil
+        self.endedByServer = nil
         self.summary = self.script.emptySummary
         try await self.connect()
     }

@@ -152,3 +152,25 @@ import Testing
         #expect(files.map { ($0["summary"] as? [String: Any])?["not_compared"] as? Int } == [0, 2, 2])
     }
 }
+
+/// A session the server ended (pg_terminate_backend, a FATAL) matches when the replay ends the same way.
+@Suite struct ServerEndedSessionTests {
+    @Test func aSessionThatEndedItselfReplaysToTheSameEnd() async throws {
+        let server = try await TestPostgres.shared()
+        let database = try await server.makeDatabase()
+        let proxy = try await ProxyUnderTest.start(
+            upstream: server.url(user: "postgres", database: database), arguments: ["--quiet"])
+        defer { proxy.process.kill() }
+        _ = try await proxy.psql(
+            "SELECT 1 AS before;\nSELECT pg_terminate_backend(pg_backend_pid());\n", database: database)
+        let contents = try #require(try await proxy.finishedSessions(count: 1).first)
+        let recorded = contents.events.compactMap(\.result)
+        #expect(recorded.last?.error?.code == "57P01", "the recording holds the FATAL: \(recorded)")
+        let file = try #require(proxy.sessionFiles().first)
+
+        let replay = try await ReplayWorkflowTests.replay([file], password: server.upstreamPassword)
+        #expect(replay.status == 0, "\(replay)")
+        #expect(replay.stdout.contains("Results matched: 2"), "\(replay.stdout)")
+        #expect(!replay.stdout.contains("lost the connection") && !replay.stderr.contains("lost the connection"))
+    }
+}

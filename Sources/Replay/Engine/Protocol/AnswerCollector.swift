@@ -15,6 +15,9 @@ struct AnswerCollector {
         /// and a simple one at the latter, and replay measures the same span (`end(extended:)`).
         var statementEnded: ContinuousClock.Instant?
         var ready: ContinuousClock.Instant?
+        /// The server ended the session in this answer (an ErrorResponse of severity FATAL or PANIC, then the
+        /// connection closed): there is no ReadyForQuery, and nothing more can be sent.
+        var serverEnded = false
 
         /// Where the query's duration ends, as the recorder ends it.
         func end(extended: Bool) -> ContinuousClock.Instant? {
@@ -34,6 +37,8 @@ struct AnswerCollector {
 
     private(set) var builder: ReplayedResultBuilder
     private var cycle = Cycle()
+    /// An ErrorResponse of severity FATAL or PANIC came: the server closes the connection after it.
+    private var fatal = false
 
     init(keepRows: Int) {
         self.builder = ReplayedResultBuilder(keepRows: keepRows)
@@ -62,7 +67,9 @@ struct AnswerCollector {
             self.builder.endStatement(tag: nil)
             self.cycle.portalSuspended = true
         case BackendMessageID.errorResponse:
-            self.builder.error(try ErrorFields.decode(from: message.payload).recorded)
+            let error = try ErrorFields.decode(from: message.payload).recorded
+            self.fatal = self.fatal || Self.endsTheSession(error)
+            self.builder.error(error)
         case BackendMessageID.noticeResponse:
             self.builder.notice(try ErrorFields.decode(from: message.payload).recorded)
         case BackendMessageID.copyInResponse:
@@ -83,6 +90,20 @@ struct AnswerCollector {
             break
         }
         return .more
+    }
+
+    /// The connection closed before ReadyForQuery: the answer is complete when the server said why first (a FATAL
+    /// such as 57P01 after pg_terminate_backend), which a recording of a session the server ended holds too; nil
+    /// when the connection was lost with no word (the replay then stops with "lost the connection").
+    mutating func connectionClosed() -> Cycle? {
+        guard self.fatal else { return nil }
+        self.cycle.serverEnded = true
+        return self.cycle
+    }
+
+    /// FATAL and PANIC end the session (`V`, the non-localized severity, where the server sends it).
+    static func endsTheSession(_ error: RecordedError) -> Bool {
+        error.severity == "FATAL" || error.severity == "PANIC"
     }
 
     /// The replayed result so far (complete once `received` said `.done`).

@@ -202,6 +202,27 @@ import Testing
         #expect(cycle.end(extended: false) == start + .milliseconds(4))
     }
 
+    /// pg_terminate_backend: FATAL 57P01, then the connection closes with no ReadyForQuery. The answer is complete
+    /// (the error is the result); a close with no FATAL before it is a lost connection.
+    @Test func aFatalThenACloseEndsTheAnswer() throws {
+        var fatal = ByteBuffer()
+        ErrorFields.fatal("57P01", "terminating connection due to administrator command")
+            .encode(into: &fatal)
+        fatal.moveReaderIndex(forwardBy: 5)
+        var collector = AnswerCollector(keepRows: 1)
+        #expect(try collector.received(RawMessage(id: BackendMessageID.errorResponse, payload: fatal)) == .more)
+        let closed = collector.connectionClosed()
+        #expect(closed?.serverEnded == true)
+        #expect(collector.result(queryNumber: 1, durationMS: 0).error?.code == "57P01")
+
+        var error = ByteBuffer()
+        ErrorFields(severity: "ERROR", code: "42P01", message: "no such table").encode(into: &error)
+        error.moveReaderIndex(forwardBy: 5)
+        var plain = AnswerCollector(keepRows: 1)
+        _ = try plain.received(RawMessage(id: BackendMessageID.errorResponse, payload: error))
+        #expect(plain.connectionClosed() == nil, "an ERROR is followed by ReadyForQuery: a close is a lost connection")
+    }
+
     @Test func aMalformedMessageThrows() {
         var collector = AnswerCollector(keepRows: 10)
         #expect(throws: (any Error).self) {
