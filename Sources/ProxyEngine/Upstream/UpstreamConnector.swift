@@ -111,8 +111,8 @@ public enum UpstreamConnector {
             .connectTimeout(.seconds(5))
             .connect(host: host, port: port)
             .flatMap { channel in
-                var buffer = channel.allocator.buffer(capacity: 16)
-                StartupPacket.cancel(processID: key.processID, secretKey: key.secretKey).encode(into: &buffer)
+                var buffer = channel.allocator.buffer(capacity: 12 + key.secretKey.count)
+                key.cancelRequest.encode(into: &buffer)
                 return channel.writeAndFlush(buffer).flatMap {
                     // The server closes the connection after reading the request.
                     channel.closeFuture
