@@ -72,8 +72,8 @@ public struct UpstreamTLSSettings: Sendable, Equatable, Hashable {
     static let unsupportedParameters = ["sslcert", "sslkey", "sslcrl", "sslcrldir"]
 
     /// The settings a URL asks for. As libpq: a URL parameter wins over `PGSSLMODE`, `PGSSLROOTCERT`,
-    /// `PGCHANNELBINDING` and `PGSSLNEGOTIATION`; without `sslrootcert`, `~/.postgresql/root.crt` is used when it exists, and is then
-    /// checked even with `prefer` and `require`.
+    /// `PGCHANNELBINDING` and `PGSSLNEGOTIATION`; without `sslrootcert`, `~/.postgresql/root.crt` is used when it
+    /// exists, and is then checked even with `prefer` and `require`.
     ///
     /// - Parameter fileExists: whether a root certificate file exists (injectable for tests).
     public init(
@@ -101,29 +101,24 @@ public struct UpstreamTLSSettings: Sendable, Equatable, Hashable {
                 throw invalid("sslrootcert=system needs sslmode=verify-full, not \(mode.rawValue)")
             }
         }
-        let bindingText =
-            url.parameters["channel_binding"] ?? environment["PGCHANNELBINDING"].flatMap { $0.isEmpty ? nil : $0 }
-        var binding = ChannelBindingMode.prefer
-        if let bindingText {
-            guard let parsed = ChannelBindingMode(rawValue: bindingText) else {
-                let valid = ChannelBindingMode.allCases.map(\.rawValue).joined(separator: ", ")
-                throw invalid("channel_binding \"\(bindingText)\" is not one of \(valid)")
+        /// A keyword whose value is one of `Value`'s cases: the URL's, else the environment's, else `fallback`.
+        func choice<Value: RawRepresentable & CaseIterable>(_ name: String, _ variable: String, _ fallback: Value)
+            throws(ConfigError) -> Value where Value.RawValue == String
+        {
+            guard let text = url.parameters[name] ?? environment[variable].flatMap({ $0.isEmpty ? nil : $0 }) else {
+                return fallback
             }
-            binding = parsed
+            guard let value = Value(rawValue: text) else {
+                let valid = Value.allCases.map(\.rawValue).joined(separator: ", ")
+                throw invalid("\(name) \"\(text)\" is not one of \(valid)")
+            }
+            return value
         }
+        let binding = try choice("channel_binding", "PGCHANNELBINDING", ChannelBindingMode.prefer)
         if binding == .require && mode == .disable {
             throw invalid("channel_binding=require needs TLS, but sslmode is disable")
         }
-        let negotiationText =
-            url.parameters["sslnegotiation"] ?? environment["PGSSLNEGOTIATION"].flatMap { $0.isEmpty ? nil : $0 }
-        var negotiation = SSLNegotiation.postgres
-        if let negotiationText {
-            guard let parsed = SSLNegotiation(rawValue: negotiationText) else {
-                let valid = SSLNegotiation.allCases.map(\.rawValue).joined(separator: ", ")
-                throw invalid("sslnegotiation \"\(negotiationText)\" is not one of \(valid)")
-            }
-            negotiation = parsed
-        }
+        let negotiation = try choice("sslnegotiation", "PGSSLNEGOTIATION", SSLNegotiation.postgres)
         if negotiation == .direct && !mode.requiresEncryption {
             // libpq's words: a direct connection has no plain-text fallback, so a mode that allows one is a mistake.
             throw invalid(

@@ -136,11 +136,7 @@ import Testing
     }
 
     private func message(_ encode: (inout ByteBuffer) -> Void) throws -> (UInt8, ByteBuffer) {
-        var buffer = ByteBuffer()
-        encode(&buffer)
-        var decoder = RawMessageDecoder(direction: .backend)
-        let message = try #require(try decoder.decode(buffer: &buffer))
-        return (message.id, message.payload)
+        try backendMessage(encode)
     }
 
     private func finish(_ machine: inout UpstreamStartupStateMachine, key: BackendKeyData) throws -> UpstreamHandshake {

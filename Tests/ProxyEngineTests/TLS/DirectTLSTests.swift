@@ -270,47 +270,4 @@ import Testing
                         "the server closed the connection during the TLS handshake (sslnegotiation=direct needs "
                             + "PostgreSQL 17 or later)")))
     }
-
-    private func settings(_ url: String, environment: [String: String] = [:]) throws(ConfigError)
-        -> UpstreamTLSSettings
-    {
-        try UpstreamTLSSettings(url: try UpstreamURL(parsing: url), environment: environment, fileExists: { _ in false })
-    }
-
-    @Test func sslnegotiationIsReadAsLibpqReadsIt() throws {
-        #expect(try self.settings("postgres://u@db/app").negotiation == .postgres)
-        let direct = try self.settings("postgres://u@db/app?sslmode=require&sslnegotiation=direct")
-        #expect(direct.negotiation == .direct && direct.mode == .require)
-        #expect(direct.description == "sslmode=require, channel_binding=prefer, sslnegotiation=direct")
-        let fromEnvironment = try self.settings(
-            "postgres://u@db/app?sslmode=require", environment: ["PGSSLNEGOTIATION": "direct"])
-        #expect(fromEnvironment.negotiation == .direct)
-        #expect(
-            try self.settings(
-                "postgres://u@db/app?sslmode=require&sslnegotiation=postgres",
-                environment: ["PGSSLNEGOTIATION": "direct"]
-            ).negotiation == .postgres, "the URL wins")
-    }
-
-    @Test func directNeedsAModeThatRequiresTLS() {
-        for mode in ["disable", "prefer"] {
-            #expect {
-                try self.settings("postgres://u@db/app?sslmode=\(mode)&sslnegotiation=direct")
-            } throws: { error in
-                "\(error)".contains(
-                    "weak sslmode \"\(mode)\" may not be used with sslnegotiation=direct (use \"require\", "
-                        + "\"verify-ca\", or \"verify-full\")")
-            }
-        }
-        #expect {
-            try self.settings("postgres://u@db/app?sslnegotiation=direct")
-        } throws: { error in
-            "\(error)".contains("weak sslmode \"prefer\"")
-        }
-        #expect {
-            try self.settings("postgres://u@db/app?sslmode=require&sslnegotiation=fast")
-        } throws: { error in
-            "\(error)".contains("sslnegotiation \"fast\" is not one of postgres, direct")
-        }
-    }
 }

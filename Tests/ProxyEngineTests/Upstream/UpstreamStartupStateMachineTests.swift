@@ -6,11 +6,7 @@ import Testing
 /// The upstream-side startup, step by step, against messages a PostgreSQL server sends.
 @Suite struct UpstreamStartupStateMachineTests {
     private func payload(_ encode: (inout ByteBuffer) -> Void) throws -> (UInt8, ByteBuffer) {
-        var buffer = ByteBuffer()
-        encode(&buffer)
-        var decoder = RawMessageDecoder(direction: .backend)
-        let message = try #require(try decoder.decode(buffer: &buffer))
-        return (message.id, message.payload)
+        try backendMessage(encode)
     }
 
     @Test func trustThenParametersKeyAndReady() throws {
