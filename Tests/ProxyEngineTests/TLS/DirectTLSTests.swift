@@ -157,14 +157,19 @@ import Testing
                 [try NIOSSLClientHandler(context: context, serverHostname: nil)], loop: harness.loop)
         }
 
-        /// Carries bytes both ways until neither side has anything more to say.
-        func pump(_ harness: ClientHandlerHarness) throws {
+        /// Carries bytes both ways until neither side has anything more to say; toward the proxy in reads of at most
+        /// `chunk` bytes.
+        func pump(_ harness: ClientHandlerHarness, chunk: Int = .max) throws {
             var moved = true
             while moved {
                 moved = false
-                while let bytes = try self.channel.readOutbound(as: ByteBuffer.self) {
+                while var bytes = try self.channel.readOutbound(as: ByteBuffer.self) {
                     moved = true
-                    if harness.client.isActive { try harness.send(bytes) }
+                    while harness.client.isActive, let piece = bytes.readSlice(length: min(chunk, bytes.readableBytes)),
+                        piece.readableBytes > 0
+                    {
+                        try harness.send(piece)
+                    }
                 }
                 while let bytes = try harness.client.readOutbound(as: ByteBuffer.self) {
                     moved = true
@@ -199,6 +204,16 @@ import Testing
         #expect(try EmbeddedChannel.decode(peer.received(), direction: .backend).ids == ["R", "S", "K", "Z"])
         #expect(harness.targets.withLockedValue { $0.map(\.database) } == ["shop"])
         #expect(!harness.startupHandlerIsInPlace, "the relay took over inside TLS")
+    }
+
+    /// The first read may hold a single byte: the probe waits for the second before deciding.
+    @Test func aClientHelloArrivingByteByByteStillStartsTLS() throws {
+        let harness = try ClientHandlerHarness(tls: try self.certificate())
+        let peer = try TLSPeer(harness: harness, alpn: ["postgresql"])
+        try peer.pump(harness, chunk: 1)
+        try peer.channel.writeAndFlush(ClientHandlerHarness.startup("seed")).wait()
+        try peer.pump(harness, chunk: 1)
+        #expect(try EmbeddedChannel.decode(peer.received(), direction: .backend).ids == ["R", "S", "K", "Z"])
     }
 
     @Test func theHandlerClosesADirectClientWithoutALPN() throws {
