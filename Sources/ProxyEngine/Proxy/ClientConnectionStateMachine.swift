@@ -156,8 +156,8 @@ struct ClientConnectionStateMachine {
             self.clientAddress = clientAddress
             self.state = .awaitingFirstPacket
             return .armAuthTimeout(clientAddress: clientAddress)
-        case .awaitingFirstPacket, .awaitingStartup, .acquiringServerSlot, .authenticating, .acquiringUserSlot, .connectingUpstream,
-            .creatingRecording, .registeringCancelKey, .lookingUpCancelKey, .relaying, .closed:
+        case .awaitingFirstPacket, .awaitingStartup, .acquiringServerSlot, .authenticating, .acquiringUserSlot,
+            .connectingUpstream, .creatingRecording, .registeringCancelKey, .lookingUpCancelKey, .relaying, .closed:
             return .wait
         }
     }
@@ -266,8 +266,8 @@ struct ClientConnectionStateMachine {
                 return self.refuse(
                     .protocolViolation("expected password response, got message type \(Int(message.id))"))
             }
-        case .initialized, .awaitingFirstPacket, .awaitingStartup, .acquiringServerSlot, .acquiringUserSlot, .connectingUpstream,
-            .creatingRecording, .registeringCancelKey, .lookingUpCancelKey, .relaying, .closed:
+        case .initialized, .awaitingFirstPacket, .awaitingStartup, .acquiringServerSlot, .acquiringUserSlot,
+            .connectingUpstream, .creatingRecording, .registeringCancelKey, .lookingUpCancelKey, .relaying, .closed:
             return .wait
         }
     }
@@ -322,8 +322,8 @@ struct ClientConnectionStateMachine {
             }
             self.state = .awaitingStartup(encryption)
             return self.authenticationAction(self.authentication.startupPacket(packet), unreadBytes: 0)
-        case .initialized, .awaitingFirstPacket, .awaitingStartup, .authenticating, .acquiringUserSlot, .connectingUpstream,
-            .creatingRecording, .registeringCancelKey, .lookingUpCancelKey, .relaying, .closed:
+        case .initialized, .awaitingFirstPacket, .awaitingStartup, .authenticating, .acquiringUserSlot,
+            .connectingUpstream, .creatingRecording, .registeringCancelKey, .lookingUpCancelKey, .relaying, .closed:
             return .wait
         }
     }
@@ -340,9 +340,9 @@ struct ClientConnectionStateMachine {
                 UpstreamTarget(
                     host: user.upstream.host, port: user.upstream.port, user: user.upstream.user,
                     password: user.upstream.password, database: login.database, parameters: login.parameters,
-                    tls: login.credential.upstreamTLS))
-        case .initialized, .awaitingFirstPacket, .awaitingStartup, .acquiringServerSlot, .authenticating, .connectingUpstream,
-            .creatingRecording, .registeringCancelKey, .lookingUpCancelKey, .relaying, .closed:
+                    tls: login.credential.upstreamTLS, maxProtocolVersion: user.upstreamMaxProtocolVersion))
+        case .initialized, .awaitingFirstPacket, .awaitingStartup, .acquiringServerSlot, .authenticating,
+            .connectingUpstream, .creatingRecording, .registeringCancelKey, .lookingUpCancelKey, .relaying, .closed:
             return .wait
         }
     }
@@ -355,8 +355,8 @@ struct ClientConnectionStateMachine {
                 return .createRecording(pseudoUser: login.credential.pseudoUser.name)
             }
             return self.registerCancelKey(login, upstream, recorder: nil)
-        case .initialized, .awaitingFirstPacket, .awaitingStartup, .acquiringServerSlot, .authenticating, .acquiringUserSlot,
-            .creatingRecording, .registeringCancelKey, .lookingUpCancelKey, .relaying, .closed:
+        case .initialized, .awaitingFirstPacket, .awaitingStartup, .acquiringServerSlot, .authenticating,
+            .acquiringUserSlot, .creatingRecording, .registeringCancelKey, .lookingUpCancelKey, .relaying, .closed:
             return .closeUpstream(upstream.channel)
         }
     }
@@ -375,8 +375,8 @@ struct ClientConnectionStateMachine {
             case nil:
                 return self.refuse(.fatal("08006", "pgreel could not connect to the upstream \(masked): \(error)"))
             }
-        case .initialized, .awaitingFirstPacket, .awaitingStartup, .acquiringServerSlot, .authenticating, .acquiringUserSlot,
-            .creatingRecording, .registeringCancelKey, .lookingUpCancelKey, .relaying, .closed:
+        case .initialized, .awaitingFirstPacket, .awaitingStartup, .acquiringServerSlot, .authenticating,
+            .acquiringUserSlot, .creatingRecording, .registeringCancelKey, .lookingUpCancelKey, .relaying, .closed:
             return .wait
         }
     }
@@ -385,8 +385,8 @@ struct ClientConnectionStateMachine {
         switch self.state {
         case .creatingRecording(let login, let upstream):
             return self.registerCancelKey(login, upstream, recorder: recorder)
-        case .initialized, .awaitingFirstPacket, .awaitingStartup, .acquiringServerSlot, .authenticating, .acquiringUserSlot,
-            .connectingUpstream, .registeringCancelKey, .lookingUpCancelKey, .relaying, .closed:
+        case .initialized, .awaitingFirstPacket, .awaitingStartup, .acquiringServerSlot, .authenticating,
+            .acquiringUserSlot, .connectingUpstream, .registeringCancelKey, .lookingUpCancelKey, .relaying, .closed:
             return .wait
         }
     }
@@ -399,8 +399,8 @@ struct ClientConnectionStateMachine {
             return .refuseUnrecorded(
                 .fatal("58030", "pgreel could not record this session: \(message)"), message: message,
                 upstream: upstream.channel)
-        case .initialized, .awaitingFirstPacket, .awaitingStartup, .acquiringServerSlot, .authenticating, .acquiringUserSlot,
-            .connectingUpstream, .registeringCancelKey, .lookingUpCancelKey, .relaying, .closed:
+        case .initialized, .awaitingFirstPacket, .awaitingStartup, .acquiringServerSlot, .authenticating,
+            .acquiringUserSlot, .connectingUpstream, .registeringCancelKey, .lookingUpCancelKey, .relaying, .closed:
             return .wait
         }
     }
@@ -421,8 +421,8 @@ struct ClientConnectionStateMachine {
                 SessionStart(
                     upstream: upstream, recorder: recorder, info: info, greeting: greeting, clientKey: clientKey,
                     clientAddress: self.clientAddress, applicationName: self.applicationName))
-        case .initialized, .awaitingFirstPacket, .awaitingStartup, .acquiringServerSlot, .authenticating, .acquiringUserSlot,
-            .connectingUpstream, .creatingRecording, .lookingUpCancelKey, .relaying, .closed:
+        case .initialized, .awaitingFirstPacket, .awaitingStartup, .acquiringServerSlot, .authenticating,
+            .acquiringUserSlot, .connectingUpstream, .creatingRecording, .lookingUpCancelKey, .relaying, .closed:
             return .wait
         }
     }
@@ -433,8 +433,8 @@ struct ClientConnectionStateMachine {
             self.state = .closed
             guard let entry else { return .dropCancel }
             return .forwardCancel(entry)
-        case .initialized, .awaitingFirstPacket, .awaitingStartup, .acquiringServerSlot, .authenticating, .acquiringUserSlot,
-            .connectingUpstream, .creatingRecording, .registeringCancelKey, .relaying, .closed:
+        case .initialized, .awaitingFirstPacket, .awaitingStartup, .acquiringServerSlot, .authenticating,
+            .acquiringUserSlot, .connectingUpstream, .creatingRecording, .registeringCancelKey, .relaying, .closed:
             return .wait
         }
     }

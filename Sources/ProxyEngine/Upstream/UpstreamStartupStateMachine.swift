@@ -8,9 +8,9 @@ import NIOSSL
 /// Supports trust, cleartext, md5, SCRAM-SHA-256 and, over TLS, SCRAM-SHA-256-PLUS, as libpq does without GSS/SSPI;
 /// `channel_binding` decides as in libpq whether binding is used, and with `require` no other method is accepted.
 ///
-/// It asks for protocol 3.2 and takes what the server answers: PostgreSQL 18 runs 3.2 (and sends a 32-byte cancel
-/// key), older servers send NegotiateProtocolVersion naming 3.0 and run that. Clients never notice: pgreel serves
-/// them their own version and its own cancel keys.
+/// It asks for protocol 3.2 (unless the URL's `max_protocol_version` says 3.0) and takes what the server answers:
+/// PostgreSQL 18 runs 3.2 (and sends a 32-byte cancel key), older servers send NegotiateProtocolVersion naming 3.0
+/// and run that. Clients never notice: pgreel serves them their own version and its own cancel keys.
 public struct UpstreamStartupStateMachine {
     public enum Action: Equatable {
         case send(ByteBuffer)
@@ -227,8 +227,8 @@ public struct UpstreamStartupStateMachine {
         var parameters: [(String, String)] = [("user", self.target.user), ("database", self.target.database)]
         parameters.append(contentsOf: self.target.parameters.filter { $0.0 != "user" && $0.0 != "database" })
         var buffer = ByteBuffer()
-        self.handshake.protocolVersion = Self.requestedVersion
-        StartupPacket.startup(protocolVersion: Self.requestedVersion.code, parameters: parameters)
+        self.handshake.protocolVersion = self.target.maxProtocolVersion
+        StartupPacket.startup(protocolVersion: self.target.maxProtocolVersion.code, parameters: parameters)
             .encode(into: &buffer)
         return .send(buffer)
     }
@@ -299,18 +299,16 @@ public struct UpstreamStartupStateMachine {
         }
     }
 
-    /// What pgreel asks every upstream for.
-    static let requestedVersion = ProtocolVersion.latest
-
     /// The server speaks an older version than asked (PostgreSQL before 18: 3.0). It comes first, before any
     /// authentication request, and can only go down; pgreel sends no `_pq_.` options, so none may be named.
     private mutating func negotiated(_ message: NegotiateProtocolVersion) throws {
-        guard case .awaitingAuthentication = self.state, self.handshake.protocolVersion == Self.requestedVersion else {
+        let requested = self.target.maxProtocolVersion
+        guard case .awaitingAuthentication = self.state, self.handshake.protocolVersion == requested else {
             throw UpstreamError.protocolViolation("unexpected NegotiateProtocolVersion")
         }
-        guard message.version >= .v3_0, message.version < Self.requestedVersion else {
+        guard message.version >= .v3_0, message.version < requested else {
             throw UpstreamError.protocolViolation(
-                "the server offered protocol \(message.version) in answer to \(Self.requestedVersion)")
+                "the server offered protocol \(message.version) in answer to \(requested)")
         }
         guard message.unsupportedOptions.isEmpty else {
             throw UpstreamError.protocolViolation(

@@ -49,13 +49,13 @@ struct ProtocolVersionTests {
 
         let old = try await ProtocolClients.greeting(port: proxy.port, version: .v3_0)
         #expect(old.first?.id == BackendMessageID.authentication, "no negotiation for 3.0")
-        let oldKey = try BackendKeyData.decode(from: try #require(old.first { $0.id == BackendMessageID.backendKeyData }).payload)
+        let oldKey = try BackendKeyData.decode(from: try Self.payload(of: BackendMessageID.backendKeyData, in: old))
         #expect(oldKey.secretKey.count == 4)
 
         let current = try await ProtocolClients.greeting(port: proxy.port, version: .v3_2)
         #expect(current.first?.id == BackendMessageID.authentication, "no negotiation for 3.2: it is served as asked")
         #expect(current.last?.id == BackendMessageID.readyForQuery)
-        let key = try BackendKeyData.decode(from: try #require(current.first { $0.id == BackendMessageID.backendKeyData }).payload)
+        let key = try BackendKeyData.decode(from: try Self.payload(of: BackendMessageID.backendKeyData, in: current))
         #expect(key.secretKey.count == 32, "a 3.2 client holds a 32-byte key even in front of PostgreSQL 15")
 
         let newer = try await ProtocolClients.greeting(
@@ -68,11 +68,16 @@ struct ProtocolVersionTests {
                 == NegotiateProtocolVersion(version: .v3_2, unsupportedOptions: ["_pq_.compression", "_pq_.other"]))
         #expect(newer.last?.id == BackendMessageID.readyForQuery, "then the session starts as usual")
 
-        let unsupported = try await ProtocolClients.greeting(port: proxy.port, version: ProtocolVersion(major: 4, minor: 0))
-        let error = try ErrorFields.decode(from: try #require(unsupported.first { $0.id == BackendMessageID.errorResponse }).payload)
+        let unsupported = try await ProtocolClients.greeting(
+            port: proxy.port, version: ProtocolVersion(major: 4, minor: 0))
+        let error = try ErrorFields.decode(from: try Self.payload(of: BackendMessageID.errorResponse, in: unsupported))
         #expect(error.message == "unsupported frontend protocol 4.0: server supports 3.0 to 3.2")
         let still = try await proxy.psql("SELECT 1")
         #expect(still.status == 0, "\(still.stderr)")
+    }
+
+    private static func payload(of id: UInt8, in messages: [RawMessage]) throws -> ByteBuffer {
+        try #require(messages.first { $0.id == id }, "no \(Character(Unicode.Scalar(id))) in the answer").payload
     }
 
     /// pgreel itself asks every upstream for 3.2: PostgreSQL 15 negotiates down to 3.0 and a 4-byte key,
@@ -87,6 +92,23 @@ struct ProtocolVersionTests {
         try? await connection.channel.close()
         #expect(connection.handshake.protocolVersion == (upstreamMajor >= 18 ? .v3_2 : .v3_0))
         #expect(connection.handshake.backendKey?.secretKey.count == (upstreamMajor >= 18 ? 32 : 4))
+
+        // max_protocol_version=3.0 in the URL (for a pooler that refuses 3.2): asked for 3.0, given 3.0.
+        var capped = target
+        capped.maxProtocolVersion = .v3_0
+        let old = try await UpstreamConnector.connect(capped, on: MultiThreadedEventLoopGroup.singleton.next()).get()
+        try? await old.channel.close()
+        #expect(old.handshake.protocolVersion == .v3_0)
+        #expect(old.handshake.backendKey?.secretKey.count == 4)
+        // Through the proxy, clients are served 3.2 all the same.
+        let proxy = try await ProxyUnderTest.start(
+            upstream: server.url() + "?max_protocol_version=3.0", arguments: ["--no-record"])
+        defer { proxy.process.kill() }
+        let psql = try await ProtocolClients.psql(
+            try PostgresInstallation.major(18), port: proxy.port, "SELECT 1",
+            environment: ["PGMINPROTOCOLVERSION": "3.2"])
+        #expect(psql.status == 0, "\(psql.stderr)")
+        await proxy.stop()
         await stopServer()
     }
 }

@@ -40,7 +40,8 @@ import Testing
 
     @Test func theNegotiationGoesBeforeThePasswordRequestOrIntoTheGreeting() throws {
         var current = try self.machine(method: .cleartext)
-        let startup32 = StartupPacket.startup(protocolVersion: StartupPacket.protocolVersion32, parameters: [("user", "u")])
+        let startup32 = StartupPacket.startup(
+            protocolVersion: StartupPacket.protocolVersion32, parameters: [("user", "u")])
         guard case .sendAuthentication(.cleartextPassword, nil) = current.startupPacket(startup32) else {
             throw TestError("a 3.2 client is asked for its password without negotiation")
         }
@@ -171,6 +172,54 @@ import Testing
         #expect(handshake.backendKey == key)
     }
 
+    /// libpq 18's `max_protocol_version`, for a pooler that refuses 3.2 instead of negotiating it down.
+    @Test func anUpstreamURLMayCapTheVersionAskedFor() throws {
+        func maximum(_ url: String, _ environment: [String: String] = [:]) throws(ConfigError) -> ProtocolVersion {
+            try ProtocolVersion.upstreamMaximum(url: try UpstreamURL(parsing: url), environment: environment)
+        }
+        #expect(try maximum("postgres://u@db/app") == .v3_2)
+        #expect(try maximum("postgres://u@db/app?max_protocol_version=3.0") == .v3_0)
+        #expect(try maximum("postgres://u@db/app?max_protocol_version=latest") == .v3_2)
+        #expect(try maximum("postgres://u@db/app", ["PGMAXPROTOCOLVERSION": "3.0"]) == .v3_0)
+        #expect(try maximum("postgres://u@db/app?max_protocol_version=3.2", ["PGMAXPROTOCOLVERSION": "3.0"]) == .v3_2)
+        #expect {
+            try maximum("postgres://u@db/app?max_protocol_version=3.1")
+        } throws: { error in
+            "\(error)".contains("max_protocol_version \"3.1\" is not one of 3.0, 3.2, latest")
+        }
+
+        var machine = UpstreamStartupStateMachine(
+            target: UpstreamTarget(
+                host: "127.0.0.1", port: 5432, user: "postgres", password: nil, database: "app",
+                maxProtocolVersion: .v3_0))
+        guard case .send(var startup) = machine.connected(),
+            case .startup(let version, _) = try StartupPacket.decode(from: &startup)
+        else { throw TestError("expected a StartupMessage") }
+        #expect(version == StartupPacket.protocolVersion30)
+        let (id, payload) = try self.message {
+            NegotiateProtocolVersion(version: .v3_0, unsupportedOptions: []).encode(into: &$0)
+        }
+        #expect(
+            machine.message(id: id, payload: payload)
+                == .fail(.protocolViolation("the server offered protocol 3.0 in answer to 3.0")))
+
+        // The proxy passes the pseudo user's cap on to the target it connects.
+        let url = try UpstreamURL(parsing: "postgres://real@db.internal:6432/app?max_protocol_version=3.0")
+        var user = PseudoUser(name: "u", upstream: url)
+        user.upstreamMaxProtocolVersion = .v3_0
+        let credential = ClientCredential(pseudoUser: user, scramVerifier: nil)
+        var connection = ClientConnectionStateMachine(
+            authentication: ClientStartupStateMachine(lookup: { _ in credential }), recording: false)
+        _ = connection.connected(clientAddress: "10.0.0.1:1")
+        _ = connection.startupPacketReceived(
+            .startup(protocolVersion: StartupPacket.protocolVersion32, parameters: [("user", "u")]), unreadBytes: 0)
+        _ = connection.serverSlotAcquired(true)
+        guard case .connectUpstream(let target) = connection.userSlotAcquired(true) else {
+            throw TestError("expected connectUpstream")
+        }
+        #expect(target.maxProtocolVersion == .v3_0)
+    }
+
     @Test func aNegotiationThatIsNotADowngradeIsRefused() throws {
         let bad: [(NegotiateProtocolVersion, String)] = [
             (NegotiateProtocolVersion(version: .v3_2, unsupportedOptions: []), "offered protocol 3.2 in answer to 3.2"),
@@ -193,6 +242,7 @@ import Testing
         let (id, payload) = try self.message {
             NegotiateProtocolVersion(version: .v3_0, unsupportedOptions: []).encode(into: &$0)
         }
-        #expect(late.message(id: id, payload: payload) == .fail(.protocolViolation("unexpected NegotiateProtocolVersion")))
+        #expect(
+            late.message(id: id, payload: payload) == .fail(.protocolViolation("unexpected NegotiateProtocolVersion")))
     }
 }
