@@ -23,7 +23,8 @@ import Testing
         let server = try await TestPostgres.shared()
         let certificates = try await TestCertificates.make()
         let proxy = try await ProxyUnderTest.start(
-            upstream: server.url(), arguments: ["--tls-cert", certificates.certificate, "--tls-key", certificates.key, "--no-record"])
+            upstream: server.url(),
+            arguments: ["--tls-cert", certificates.certificate, "--tls-key", certificates.key, "--no-record"])
         defer { proxy.process.kill() }
 
         let withoutALPN = try await ProtocolClients.opensslClient(port: proxy.port, alpn: nil)
@@ -42,7 +43,8 @@ import Testing
     @Test func garbageIsAnInvalidStartupPacketWithOrWithoutACertificate() async throws {
         let server = try await TestPostgres.shared()
         let certificates = try await TestCertificates.make()
-        for arguments in [["--no-record"], ["--tls-cert", certificates.certificate, "--tls-key", certificates.key, "--no-record"]] {
+        let withCertificate = ["--tls-cert", certificates.certificate, "--tls-key", certificates.key, "--no-record"]
+        for arguments in [["--no-record"], withCertificate] {
             let proxy = try await ProxyUnderTest.start(upstream: server.url(), arguments: arguments)
             defer { proxy.process.kill() }
             let garbage: [[UInt8]] = [
@@ -53,7 +55,8 @@ import Testing
             for bytes in garbage {
                 let answer = try await RawConnection.exchange(port: proxy.port, bytes)
                 let fields = try RawConnection.errorFields(in: answer)
-                #expect(fields.code == "08P01" && fields.message == "invalid length of startup packet", "\(bytes.prefix(4))")
+                #expect(fields.code == "08P01", "\(bytes.prefix(4))")
+                #expect(fields.message == "invalid length of startup packet")
                 #expect(fields.severity == "FATAL")
             }
             let still = try await proxy.psql("SELECT 1", environment: ["PGSSLMODE": "disable"])

@@ -56,7 +56,9 @@ struct DirectTLSTests {
         let certificates = try await TestCertificates.make()
         let proxy = try await ProxyUnderTest.start(
             upstream: server.url(),
-            arguments: ["--tls-cert", certificates.certificate, "--tls-key", certificates.key, "--tls-required", "--no-record"])
+            arguments: [
+                "--tls-cert", certificates.certificate, "--tls-key", certificates.key, "--tls-required", "--no-record",
+            ])
         defer { proxy.process.kill() }
         let psql17 = try PostgresInstallation.major(17)
         let direct = try await ProtocolClients.psql(psql17, port: proxy.port, "SELECT 1", environment: Self.direct)

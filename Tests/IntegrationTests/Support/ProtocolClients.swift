@@ -24,7 +24,10 @@ enum ProtocolClients {
     ) async throws -> ProcessResult {
         let command = client.command(
             "psql",
-            ["-X", "-A", "-t", "-q", "-w", "-v", "ON_ERROR_STOP=1", "-h", host, "-p", "\(port)", "-U", user, "-d", "postgres"])
+            [
+                "-X", "-A", "-t", "-q", "-w", "-v", "ON_ERROR_STOP=1", "-h", host, "-p", "\(port)", "-U", user, "-d",
+                "postgres",
+            ])
         return try await ProcessRunner.run(
             command.executable, command.arguments, environment: self.environment(environment, password: password),
             stdin: sql)

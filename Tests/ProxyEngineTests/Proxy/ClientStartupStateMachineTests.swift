@@ -145,8 +145,8 @@ import Testing
 
     @Test func cancelRequestIsRouted() {
         var machine = self.machine([])
-        guard case .forwardCancel(let pid, let key) = machine.startupPacket(.cancel(processID: 42, secretKey: [0, 0, 0, 7]))
-        else {
+        let cancel = StartupPacket.cancel(processID: 42, secretKey: [0, 0, 0, 7])
+        guard case .forwardCancel(let pid, let key) = machine.startupPacket(cancel) else {
             Issue.record("expected a cancel")
             return
         }

@@ -41,7 +41,8 @@ import Testing
         let encryption =
             tls ? ClientEncryptionPolicy(tlsAvailable: true, channelBinding: Self.binding) : .unavailable
         var machine = ClientConnectionStateMachine(
-            authentication: ClientStartupStateMachine(lookup: { $0 == "alice" ? credential : nil }, encryption: encryption),
+            authentication: ClientStartupStateMachine(
+                lookup: { $0 == "alice" ? credential : nil }, encryption: encryption),
             recording: false)
         _ = machine.connected(clientAddress: "10.0.0.9:5555")
         #expect(machine.input == .firstBytes)

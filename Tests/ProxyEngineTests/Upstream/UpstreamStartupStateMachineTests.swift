@@ -159,7 +159,8 @@ import Testing
         #expect(machine.sslAnswerReceived(UInt8(ascii: "S"), unreadBytes: 0) == .establishTLS)
         #expect(machine.input == .unexpected, "nothing comes in clear text during the handshake")
         let certificate = TLSServerEndPointTests.der(TLSServerEndPointTests.ecdsaSHA384)
-        _ = try self.startup(machine.tlsEstablished(version: .tlsv13, peerCertificateDER: certificate, negotiatedProtocol: nil))
+        _ = try self.startup(
+            machine.tlsEstablished(version: .tlsv13, peerCertificateDER: certificate, negotiatedProtocol: nil))
 
         var sasl = ByteBuffer()
         AuthenticationRequest.sasl(mechanisms: ["SCRAM-SHA-256", "SCRAM-SHA-256-PLUS"]).encode(into: &sasl)
