@@ -103,16 +103,26 @@ import Testing
         #expect(registry.count == 0)
     }
 
-    @Test func aThreeTwoClientIsGivenAThirtyTwoByteKey() throws {
-        let upstream = try UpstreamURL(parsing: "postgres://real@db.internal:6432/app")
-        let credential = ClientCredential(pseudoUser: PseudoUser(name: "u", upstream: upstream), scramVerifier: nil)
+    /// A 3.2 client of the trust pseudo user `user`, taken to the point where its upstream is opened.
+    private func connectingThreeTwoClient(_ user: PseudoUser) throws
+        -> (ClientConnectionStateMachine, UpstreamTarget)
+    {
+        let credential = ClientCredential(pseudoUser: user, scramVerifier: nil)
         var machine = ClientConnectionStateMachine(
             authentication: ClientStartupStateMachine(lookup: { _ in credential }), recording: false)
         _ = machine.connected(clientAddress: "10.0.0.1:1")
         _ = machine.startupPacketReceived(
             .startup(protocolVersion: StartupPacket.protocolVersion32, parameters: [("user", "u")]), unreadBytes: 0)
         _ = machine.serverSlotAcquired(true)
-        _ = machine.userSlotAcquired(true)
+        guard case .connectUpstream(let target) = machine.userSlotAcquired(true) else {
+            throw TestError("expected connectUpstream")
+        }
+        return (machine, target)
+    }
+
+    @Test func aThreeTwoClientIsGivenAThirtyTwoByteKey() throws {
+        let upstream = try UpstreamURL(parsing: "postgres://real@db.internal:6432/app")
+        var (machine, _) = try self.connectingThreeTwoClient(PseudoUser(name: "u", upstream: upstream))
         var handshake = UpstreamHandshake()
         handshake.backendKey = BackendKeyData(processID: 4242, secretKey: 99)
         handshake.protocolVersion = .v3_0
@@ -207,16 +217,7 @@ import Testing
         let url = try UpstreamURL(parsing: "postgres://real@db.internal:6432/app?max_protocol_version=3.0")
         var user = PseudoUser(name: "u", upstream: url)
         user.upstreamMaxProtocolVersion = .v3_0
-        let credential = ClientCredential(pseudoUser: user, scramVerifier: nil)
-        var connection = ClientConnectionStateMachine(
-            authentication: ClientStartupStateMachine(lookup: { _ in credential }), recording: false)
-        _ = connection.connected(clientAddress: "10.0.0.1:1")
-        _ = connection.startupPacketReceived(
-            .startup(protocolVersion: StartupPacket.protocolVersion32, parameters: [("user", "u")]), unreadBytes: 0)
-        _ = connection.serverSlotAcquired(true)
-        guard case .connectUpstream(let target) = connection.userSlotAcquired(true) else {
-            throw TestError("expected connectUpstream")
-        }
+        let (_, target) = try self.connectingThreeTwoClient(user)
         #expect(target.maxProtocolVersion == .v3_0)
     }
 
