@@ -17,6 +17,8 @@ public struct PseudoUser: Sendable, Equatable {
     public var maxConnections: Int?
     /// sslmode, sslrootcert and channel_binding of the upstream URL (libpq's defaults: prefer, no root file).
     public var upstreamTLS: UpstreamTLSSettings
+    /// The newest protocol version pgreel asks the upstream for (`max_protocol_version` of its URL).
+    public var upstreamMaxProtocolVersion = ProtocolVersion.latest
 
     public init(
         name: String, password: String? = nil, authMethod: AuthMethod? = nil, upstream: UpstreamURL,

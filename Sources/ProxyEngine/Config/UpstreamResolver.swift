@@ -120,6 +120,8 @@ struct UpstreamResolver {
             do {
                 user.upstreamTLS = try UpstreamTLSSettings(
                     url: url, environment: self.environment, fileExists: { fileStatus($0) != nil })
+                user.upstreamMaxProtocolVersion = try ProtocolVersion.upstreamMaximum(
+                    url: url, environment: self.environment)
             } catch {
                 if let location = item.upstream.location {
                     throw .inFile(path: location.path, table: location.table, error)

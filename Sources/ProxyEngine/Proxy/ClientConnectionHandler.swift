@@ -42,9 +42,17 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var bytes = self.unwrapInboundIn(data)
         self.input.append(&bytes)
+        self.readInput(context: context)
+    }
+
+    /// Reads what the state expects from the bytes received so far, as long as there is some.
+    private func readInput(context: ChannelHandlerContext) {
         do {
             while true {
                 switch self.state.input {
+                case .firstBytes:
+                    guard let kind = self.input.classifyFirstBytes() else { return }
+                    self.run(self.state.firstBytesReceived(kind), context: context)
                 case .startupPackets:
                     guard let packet = try self.input.nextStartupPacket() else { return }
                     self.run(
@@ -54,6 +62,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
                     self.run(self.state.messageReceived(message), context: context)
                 case .held:
                     // Reads are off while the upstream is opened; what was already in flight waits for the relay.
+                    // During a TLS handshake nothing decrypted is read before the handshake is judged.
                     return
                 case .ignored:
                     self.input.discard()
@@ -67,8 +76,9 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let event = event as? TLSUserEvent, case .handshakeCompleted = event {
-            self.run(self.state.tlsHandshakeCompleted(), context: context)
+        if let event = event as? TLSUserEvent, case .handshakeCompleted(let negotiatedProtocol) = event {
+            self.run(self.state.tlsHandshakeCompleted(negotiatedProtocol: negotiatedProtocol), context: context)
+            self.readInput(context: context)
         }
         context.fireUserInboundEventTriggered(event)
     }
@@ -101,13 +111,13 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
             self.write([UInt8(ascii: "N")], context: context)
         case .startTLS:
             self.write([UInt8(ascii: "S")], context: context)
-            // The machine accepts only when TLS is configured; adding a handler fails only on a closing channel.
-            guard let tls = self.environment.tls,
-                (try? context.pipeline.syncOperations.addHandler(tls.makeHandler(), position: .first)) != nil
-            else {
-                self.run(self.state.tlsSetupFailed(), context: context)
-                return
-            }
+            self.addTLSHandler(context: context)
+        case .startDirectTLS:
+            guard self.addTLSHandler(context: context) else { return }
+            // The ClientHello was read here, behind where TLS now sits: it goes through TLS from the front.
+            let clientHello = self.input.takeUnread()
+            context.channel.pipeline.fireChannelRead(clientHello)
+            context.channel.pipeline.fireChannelReadComplete()
         case .acceptEncryptionThenRefuse(let error):
             self.write([UInt8(ascii: "S")], context: context)
             self.refuse(error, pseudoUser: nil, context: context)
@@ -121,9 +131,7 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
             self.run(self.state.serverSlotAcquired(acquired), context: context)
         case .sendAuthentication(let request, let negotiate):
             var buffer = context.channel.allocator.buffer(capacity: 64)
-            if let negotiate {
-                NegotiateProtocolVersion.encode(minorVersion: 0, unsupportedOptions: negotiate, into: &buffer)
-            }
+            negotiate?.encode(into: &buffer)
             request.encode(into: &buffer)
             context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
         case .acquireUserSlot(let user):
@@ -161,8 +169,9 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
             } catch {
                 self.run(self.state.recordingFailed("\(error)"), context: context)
             }
-        case .registerCancelKey(let upstreamKey, let host, let port):
-            let clientKey = self.environment.cancelKeys.register(upstreamKey: upstreamKey, host: host, port: port)
+        case .registerCancelKey(let upstreamKey, let clientKeyLength, let host, let port):
+            let clientKey = self.environment.cancelKeys.register(
+                upstreamKey: upstreamKey, clientKeyLength: clientKeyLength, host: host, port: port)
             self.run(self.state.cancelKeyRegistered(clientKey), context: context)
         case .startSession(let start):
             self.startSession(start, context: context)
@@ -180,6 +189,10 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
             context.close(promise: nil)
         case .refuse(let error, let pseudoUser):
             self.refuse(error, pseudoUser: pseudoUser, context: context)
+        case .refuseWithoutAnswer(let error):
+            self.publish(.refused(pseudoUser: nil, error: error.recorded))
+            self.publish(.connectionClosed(reason: "refused: \(error.message)"))
+            context.close(promise: nil)
         case .refuseUnrecorded(let error, let message, let upstream):
             upstream.close(promise: nil)
             self.publish(.recordingFailed(message: message))
@@ -255,6 +268,19 @@ final class ClientConnectionHandler: ChannelInboundHandler, RemovableChannelHand
     }
 
     // MARK: Helpers
+
+    /// Puts TLS in front of this handler; false (and the machine told) when that failed.
+    @discardableResult
+    private func addTLSHandler(context: ChannelHandlerContext) -> Bool {
+        // The machine starts TLS only when it is configured; adding a handler fails only on a closing channel.
+        guard let tls = self.environment.tls,
+            (try? context.pipeline.syncOperations.addHandler(tls.makeHandler(), position: .first)) != nil
+        else {
+            self.run(self.state.tlsSetupFailed(), context: context)
+            return false
+        }
+        return true
+    }
 
     private func cancelAuthTimer() {
         self.authTimer?.cancel()

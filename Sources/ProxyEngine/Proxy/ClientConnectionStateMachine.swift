@@ -22,30 +22,37 @@ struct ClientConnectionStateMachine {
         case refuseEncryption
         /// Answer an SSLRequest with `S` and put TLS in front of the handler (`tlsSetupFailed` if that fails).
         case startTLS
+        /// The client began with a TLS ClientHello (direct TLS): put TLS in front of the handler and hand it the
+        /// bytes read so far, the ClientHello among them (`tlsSetupFailed` if that fails).
+        case startDirectTLS
         /// Answer `S`, then refuse: bytes came behind the SSLRequest, unprotected by TLS (CVE-2021-23214).
         case acceptEncryptionThenRefuse(ErrorFields)
         /// A StartupMessage: announce who asks (when it names a user), take a server-wide slot
         /// (`serverSlotAcquired`).
         case acquireServerSlot(pseudoUser: String?, database: String)
-        case sendAuthentication(AuthenticationRequest, negotiate: [String]?)
+        case sendAuthentication(AuthenticationRequest, negotiate: NegotiateProtocolVersion?)
         /// Authenticated: the auth timeout no longer applies; take one of the user's slots (`userSlotAcquired`).
         case acquireUserSlot(PseudoUser)
         /// Stop reading and open the upstream session (`upstreamConnected` or `upstreamFailed`).
         case connectUpstream(UpstreamTarget)
         /// Create the session file (`recordingCreated` or `recordingFailed`).
         case createRecording(pseudoUser: String)
-        /// Register the upstream's key and get the key the client holds (`cancelKeyRegistered`).
-        case registerCancelKey(upstreamKey: BackendKeyData, host: String, port: Int)
+        /// Register the upstream's key and get the key the client holds, `clientKeyLength` bytes long
+        /// (`cancelKeyRegistered`).
+        case registerCancelKey(upstreamKey: BackendKeyData, clientKeyLength: Int, host: String, port: Int)
         /// Greet the client, start the session and hand both channels to the relay.
         case startSession(SessionStart)
         /// A CancelRequest: find the session its key names (`cancelKeyLookedUp`).
-        case lookUpCancelKey(processID: Int32, secretKey: Int32)
+        case lookUpCancelKey(processID: Int32, secretKey: [UInt8])
         /// Send the cancel to the upstream with its real key, then close; the client gets no answer either way.
         case forwardCancel(CancelKeyRegistry.Entry)
         /// A key that names no session: close without an answer, as PostgreSQL does.
         case dropCancel
         /// Announce the refusal, send this FATAL error and close.
         case refuse(ErrorFields, pseudoUser: String?)
+        /// Announce the refusal and close without sending it: the client expects TLS records (PostgreSQL logs these
+        /// as COMMERROR and closes).
+        case refuseWithoutAnswer(ErrorFields)
         /// The session file could not be created: close the upstream, announce the failure, send FATAL and close.
         case refuseUnrecorded(ErrorFields, message: String, upstream: any Channel)
         /// The upstream arrived for a client that is gone.
@@ -67,11 +74,14 @@ struct ClientConnectionStateMachine {
 
     /// How the handler reads what the client sends, which depends on the state.
     enum Input: Equatable {
+        /// The connection's first bytes, to tell a TLS ClientHello (direct TLS) from a startup packet
+        /// (`firstBytesReceived`).
+        case firstBytes
         /// Startup packets: SSLRequest, GSSENCRequest, CancelRequest, StartupMessage.
         case startupPackets
         /// Typed messages: the password exchange.
         case messages
-        /// Kept unread for the relay (the upstream is being opened).
+        /// Kept unread: for the relay while the upstream is being opened, or until the TLS handshake is over.
         case held
         /// Nothing more is read (refused, cancelled, or handed over).
         case ignored
@@ -80,7 +90,8 @@ struct ClientConnectionStateMachine {
     /// Whether TLS runs on the connection. During the handshake no plain-text error can be sent.
     enum Encryption {
         case none
-        case handshaking
+        /// `direct`: the client began with a ClientHello, not an SSLRequest, and must then have negotiated ALPN.
+        case handshaking(direct: Bool)
         case established
     }
 
@@ -89,12 +100,14 @@ struct ClientConnectionStateMachine {
         var credential: ClientCredential
         var database: String
         var parameters: [(String, String)]
-        var negotiate: [String]?
+        var negotiate: NegotiateProtocolVersion?
     }
 
     private enum State {
         /// The channel is not active yet.
         case initialized
+        /// Nothing read yet: a TLS ClientHello is possible only now (PostgreSQL's ProcessSSLStartup).
+        case awaitingFirstPacket
         case awaitingStartup(Encryption)
         /// A StartupMessage came; a server-wide slot is being taken.
         case acquiringServerSlot(StartupPacket, Encryption)
@@ -125,7 +138,9 @@ struct ClientConnectionStateMachine {
 
     var input: Input {
         switch self.state {
-        case .awaitingStartup: return .startupPackets
+        case .awaitingFirstPacket: return .firstBytes
+        case .awaitingStartup(.handshaking): return .held
+        case .awaitingStartup(.none), .awaitingStartup(.established): return .startupPackets
         case .authenticating: return .messages
         case .acquiringServerSlot, .acquiringUserSlot, .connectingUpstream, .creatingRecording, .registeringCancelKey:
             return .held
@@ -139,18 +154,18 @@ struct ClientConnectionStateMachine {
         switch self.state {
         case .initialized:
             self.clientAddress = clientAddress
-            self.state = .awaitingStartup(.none)
+            self.state = .awaitingFirstPacket
             return .armAuthTimeout(clientAddress: clientAddress)
-        case .awaitingStartup, .acquiringServerSlot, .authenticating, .acquiringUserSlot, .connectingUpstream,
-            .creatingRecording, .registeringCancelKey, .lookingUpCancelKey, .relaying, .closed:
+        case .awaitingFirstPacket, .awaitingStartup, .acquiringServerSlot, .authenticating, .acquiringUserSlot,
+            .connectingUpstream, .creatingRecording, .registeringCancelKey, .lookingUpCancelKey, .relaying, .closed:
             return .wait
         }
     }
 
     mutating func channelInactive() -> Action {
         switch self.state {
-        case .initialized, .awaitingStartup, .acquiringServerSlot, .authenticating, .acquiringUserSlot,
-            .connectingUpstream, .creatingRecording, .registeringCancelKey, .lookingUpCancelKey:
+        case .initialized, .awaitingFirstPacket, .awaitingStartup, .acquiringServerSlot, .authenticating,
+            .acquiringUserSlot, .connectingUpstream, .creatingRecording, .registeringCancelKey, .lookingUpCancelKey:
             self.state = .closed
             return .disarmAuthTimeout(announcing: "client disconnected during startup")
         case .relaying, .closed:
@@ -165,9 +180,9 @@ struct ClientConnectionStateMachine {
         case .awaitingStartup(.handshaking):
             self.state = .closed
             return .close(announcing: "TLS handshake failed: \(error)")
-        case .initialized, .awaitingStartup(.none), .awaitingStartup(.established), .acquiringServerSlot,
-            .authenticating, .acquiringUserSlot, .connectingUpstream, .creatingRecording, .registeringCancelKey,
-            .lookingUpCancelKey, .relaying, .closed:
+        case .initialized, .awaitingFirstPacket, .awaitingStartup(.none), .awaitingStartup(.established),
+            .acquiringServerSlot, .authenticating, .acquiringUserSlot, .connectingUpstream, .creatingRecording,
+            .registeringCancelKey, .lookingUpCancelKey, .relaying, .closed:
             return .close(announcing: nil)
         }
     }
@@ -179,7 +194,7 @@ struct ClientConnectionStateMachine {
         case .awaitingStartup(.handshaking):
             self.state = .closed
             return .close(announcing: "authentication timeout during the TLS handshake")
-        case .awaitingStartup(.none), .awaitingStartup(.established), .authenticating:
+        case .awaitingFirstPacket, .awaitingStartup(.none), .awaitingStartup(.established), .authenticating:
             return self.refuse(.fatal("57014", "canceling authentication due to timeout"))
         case .initialized, .acquiringServerSlot, .acquiringUserSlot, .connectingUpstream, .creatingRecording,
             .registeringCancelKey, .lookingUpCancelKey, .relaying, .closed:
@@ -189,10 +204,39 @@ struct ClientConnectionStateMachine {
 
     // MARK: What the client sends
 
+    /// The connection's first bytes are a TLS handshake record (direct TLS) or a startup packet
+    /// (`DirectTLSProbe`). Only the first bytes may start TLS this way: after an SSLRequest answered `N`, 0x16 is
+    /// just a bad length.
+    mutating func firstBytesReceived(_ kind: DirectTLSProbe.FirstBytes) -> Action {
+        switch self.state {
+        case .awaitingFirstPacket:
+            self.state = .awaitingStartup(.none)
+            switch kind {
+            case .startupPacket:
+                return .wait
+            case .tlsHandshake:
+                switch self.authentication.directTLSRequested() {
+                case .acceptEncryption:
+                    self.state = .awaitingStartup(.handshaking(direct: true))
+                    return .startDirectTLS
+                case let other:
+                    return self.authenticationAction(other, unreadBytes: 0)
+                }
+            }
+        case .initialized, .awaitingStartup, .acquiringServerSlot, .authenticating, .acquiringUserSlot,
+            .connectingUpstream, .creatingRecording, .registeringCancelKey, .lookingUpCancelKey, .relaying, .closed:
+            return .wait
+        }
+    }
+
     /// A startup packet; `unreadBytes` is what the client sent behind it, which must be nothing after an
     /// SSLRequest that is accepted: those bytes were not protected by TLS, and are refused unread.
     mutating func startupPacketReceived(_ packet: StartupPacket, unreadBytes: Int) -> Action {
         switch self.state {
+        case .awaitingFirstPacket:
+            // A whole startup packet: the first bytes were not a ClientHello.
+            self.state = .awaitingStartup(.none)
+            return self.startupPacketReceived(packet, unreadBytes: unreadBytes)
         case .awaitingStartup(let encryption):
             if case .startup = packet {
                 // As PostgreSQL: the server-wide limit is checked before authentication.
@@ -222,8 +266,8 @@ struct ClientConnectionStateMachine {
                 return self.refuse(
                     .protocolViolation("expected password response, got message type \(Int(message.id))"))
             }
-        case .initialized, .awaitingStartup, .acquiringServerSlot, .acquiringUserSlot, .connectingUpstream,
-            .creatingRecording, .registeringCancelKey, .lookingUpCancelKey, .relaying, .closed:
+        case .initialized, .awaitingFirstPacket, .awaitingStartup, .acquiringServerSlot, .acquiringUserSlot,
+            .connectingUpstream, .creatingRecording, .registeringCancelKey, .lookingUpCancelKey, .relaying, .closed:
             return .wait
         }
     }
@@ -231,7 +275,7 @@ struct ClientConnectionStateMachine {
     /// Bytes that are not a valid startup packet or message (bad length, unknown protocol version ...).
     mutating func protocolViolation(_ message: String) -> Action {
         switch self.state {
-        case .awaitingStartup, .authenticating:
+        case .awaitingFirstPacket, .awaitingStartup, .authenticating:
             return self.refuse(.protocolViolation(message))
         case .initialized, .acquiringServerSlot, .acquiringUserSlot, .connectingUpstream, .creatingRecording,
             .registeringCancelKey, .lookingUpCancelKey, .relaying, .closed:
@@ -241,14 +285,23 @@ struct ClientConnectionStateMachine {
 
     // MARK: TLS
 
-    mutating func tlsHandshakeCompleted() -> Action {
+    /// The handshake is over; `negotiatedProtocol` is what ALPN settled on (nil: the client offered none pgreel
+    /// speaks). A direct TLS client must have negotiated "postgresql", as PostgreSQL 17 requires: ALPN is then what
+    /// tells a PostgreSQL client from an HTTPS one that reached the port (cross-protocol attacks).
+    mutating func tlsHandshakeCompleted(negotiatedProtocol: String?) -> Action {
         switch self.state {
-        case .awaitingStartup(.handshaking):
+        case .awaitingStartup(.handshaking(let direct)):
+            guard !direct || negotiatedProtocol == ClientTLS.alpnProtocol else {
+                self.state = .closed
+                return .refuseWithoutAnswer(
+                    .protocolViolation(
+                        "received direct SSL connection request without ALPN protocol negotiation extension"))
+            }
             self.state = .awaitingStartup(.established)
             return .wait
-        case .initialized, .awaitingStartup(.none), .awaitingStartup(.established), .acquiringServerSlot,
-            .authenticating, .acquiringUserSlot, .connectingUpstream, .creatingRecording, .registeringCancelKey,
-            .lookingUpCancelKey, .relaying, .closed:
+        case .initialized, .awaitingFirstPacket, .awaitingStartup(.none), .awaitingStartup(.established),
+            .acquiringServerSlot, .authenticating, .acquiringUserSlot, .connectingUpstream, .creatingRecording,
+            .registeringCancelKey, .lookingUpCancelKey, .relaying, .closed:
             return .wait
         }
     }
@@ -269,8 +322,8 @@ struct ClientConnectionStateMachine {
             }
             self.state = .awaitingStartup(encryption)
             return self.authenticationAction(self.authentication.startupPacket(packet), unreadBytes: 0)
-        case .initialized, .awaitingStartup, .authenticating, .acquiringUserSlot, .connectingUpstream,
-            .creatingRecording, .registeringCancelKey, .lookingUpCancelKey, .relaying, .closed:
+        case .initialized, .awaitingFirstPacket, .awaitingStartup, .authenticating, .acquiringUserSlot,
+            .connectingUpstream, .creatingRecording, .registeringCancelKey, .lookingUpCancelKey, .relaying, .closed:
             return .wait
         }
     }
@@ -287,9 +340,9 @@ struct ClientConnectionStateMachine {
                 UpstreamTarget(
                     host: user.upstream.host, port: user.upstream.port, user: user.upstream.user,
                     password: user.upstream.password, database: login.database, parameters: login.parameters,
-                    tls: login.credential.upstreamTLS))
-        case .initialized, .awaitingStartup, .acquiringServerSlot, .authenticating, .connectingUpstream,
-            .creatingRecording, .registeringCancelKey, .lookingUpCancelKey, .relaying, .closed:
+                    tls: login.credential.upstreamTLS, maxProtocolVersion: user.upstreamMaxProtocolVersion))
+        case .initialized, .awaitingFirstPacket, .awaitingStartup, .acquiringServerSlot, .authenticating,
+            .connectingUpstream, .creatingRecording, .registeringCancelKey, .lookingUpCancelKey, .relaying, .closed:
             return .wait
         }
     }
@@ -302,8 +355,8 @@ struct ClientConnectionStateMachine {
                 return .createRecording(pseudoUser: login.credential.pseudoUser.name)
             }
             return self.registerCancelKey(login, upstream, recorder: nil)
-        case .initialized, .awaitingStartup, .acquiringServerSlot, .authenticating, .acquiringUserSlot,
-            .creatingRecording, .registeringCancelKey, .lookingUpCancelKey, .relaying, .closed:
+        case .initialized, .awaitingFirstPacket, .awaitingStartup, .acquiringServerSlot, .authenticating,
+            .acquiringUserSlot, .creatingRecording, .registeringCancelKey, .lookingUpCancelKey, .relaying, .closed:
             return .closeUpstream(upstream.channel)
         }
     }
@@ -322,8 +375,8 @@ struct ClientConnectionStateMachine {
             case nil:
                 return self.refuse(.fatal("08006", "pgreel could not connect to the upstream \(masked): \(error)"))
             }
-        case .initialized, .awaitingStartup, .acquiringServerSlot, .authenticating, .acquiringUserSlot,
-            .creatingRecording, .registeringCancelKey, .lookingUpCancelKey, .relaying, .closed:
+        case .initialized, .awaitingFirstPacket, .awaitingStartup, .acquiringServerSlot, .authenticating,
+            .acquiringUserSlot, .creatingRecording, .registeringCancelKey, .lookingUpCancelKey, .relaying, .closed:
             return .wait
         }
     }
@@ -332,8 +385,8 @@ struct ClientConnectionStateMachine {
         switch self.state {
         case .creatingRecording(let login, let upstream):
             return self.registerCancelKey(login, upstream, recorder: recorder)
-        case .initialized, .awaitingStartup, .acquiringServerSlot, .authenticating, .acquiringUserSlot,
-            .connectingUpstream, .registeringCancelKey, .lookingUpCancelKey, .relaying, .closed:
+        case .initialized, .awaitingFirstPacket, .awaitingStartup, .acquiringServerSlot, .authenticating,
+            .acquiringUserSlot, .connectingUpstream, .registeringCancelKey, .lookingUpCancelKey, .relaying, .closed:
             return .wait
         }
     }
@@ -346,8 +399,8 @@ struct ClientConnectionStateMachine {
             return .refuseUnrecorded(
                 .fatal("58030", "pgreel could not record this session: \(message)"), message: message,
                 upstream: upstream.channel)
-        case .initialized, .awaitingStartup, .acquiringServerSlot, .authenticating, .acquiringUserSlot,
-            .connectingUpstream, .registeringCancelKey, .lookingUpCancelKey, .relaying, .closed:
+        case .initialized, .awaitingFirstPacket, .awaitingStartup, .acquiringServerSlot, .authenticating,
+            .acquiringUserSlot, .connectingUpstream, .registeringCancelKey, .lookingUpCancelKey, .relaying, .closed:
             return .wait
         }
     }
@@ -368,8 +421,8 @@ struct ClientConnectionStateMachine {
                 SessionStart(
                     upstream: upstream, recorder: recorder, info: info, greeting: greeting, clientKey: clientKey,
                     clientAddress: self.clientAddress, applicationName: self.applicationName))
-        case .initialized, .awaitingStartup, .acquiringServerSlot, .authenticating, .acquiringUserSlot,
-            .connectingUpstream, .creatingRecording, .lookingUpCancelKey, .relaying, .closed:
+        case .initialized, .awaitingFirstPacket, .awaitingStartup, .acquiringServerSlot, .authenticating,
+            .acquiringUserSlot, .connectingUpstream, .creatingRecording, .lookingUpCancelKey, .relaying, .closed:
             return .wait
         }
     }
@@ -380,8 +433,8 @@ struct ClientConnectionStateMachine {
             self.state = .closed
             guard let entry else { return .dropCancel }
             return .forwardCancel(entry)
-        case .initialized, .awaitingStartup, .acquiringServerSlot, .authenticating, .acquiringUserSlot,
-            .connectingUpstream, .creatingRecording, .registeringCancelKey, .relaying, .closed:
+        case .initialized, .awaitingFirstPacket, .awaitingStartup, .acquiringServerSlot, .authenticating,
+            .acquiringUserSlot, .connectingUpstream, .creatingRecording, .registeringCancelKey, .relaying, .closed:
             return .wait
         }
     }
@@ -404,7 +457,7 @@ struct ClientConnectionStateMachine {
                         detail: "This could be either a client-software bug or evidence of an attempted "
                             + "man-in-the-middle attack."))
             }
-            self.state = .awaitingStartup(.handshaking)
+            self.state = .awaitingStartup(.handshaking(direct: false))
             return .startTLS
         case .forwardCancel(let processID, let secretKey):
             self.state = .lookingUpCancelKey
@@ -418,6 +471,9 @@ struct ClientConnectionStateMachine {
             return .acquireUserSlot(credential.pseudoUser)
         case .fail(let error):
             return self.refuse(error)
+        case .closeWithoutAnswer(let error):
+            self.state = .closed
+            return .refuseWithoutAnswer(error)
         }
     }
 
@@ -428,7 +484,8 @@ struct ClientConnectionStateMachine {
         let upstreamURL = login.credential.pseudoUser.upstream
         return .registerCancelKey(
             upstreamKey: upstream.handshake.backendKey ?? BackendKeyData(processID: 0, secretKey: 0),
-            host: upstreamURL.host, port: upstreamURL.port)
+            clientKeyLength: self.authentication.protocolVersion.issuedCancelKeyLength, host: upstreamURL.host,
+            port: upstreamURL.port)
     }
 
     private mutating func refuse(_ error: ErrorFields) -> Action {

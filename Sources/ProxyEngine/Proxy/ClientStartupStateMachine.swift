@@ -43,20 +43,26 @@ public struct ClientStartupStateMachine {
         /// Answer an SSLRequest or GSSENCRequest with 'N' and wait for the real startup packet.
         case refuseEncryption
         /// A CancelRequest: look the key up and forward it; then close.
-        case forwardCancel(processID: Int32, secretKey: Int32)
-        case sendAuthentication(AuthenticationRequest, negotiate: [String]?)
+        case forwardCancel(processID: Int32, secretKey: [UInt8])
+        /// Send NegotiateProtocolVersion first when there is one, then the authentication request.
+        case sendAuthentication(AuthenticationRequest, negotiate: NegotiateProtocolVersion?)
         /// The client is authenticated: open the upstream session.
-        case connectUpstream(ClientCredential, database: String, parameters: [(String, String)], negotiate: [String]?)
+        case connectUpstream(
+            ClientCredential, database: String, parameters: [(String, String)], negotiate: NegotiateProtocolVersion?)
         /// Send this FATAL error and close.
         case fail(ErrorFields)
+        /// Close without a word, logging this error: the client expects TLS records, so a PostgreSQL message would
+        /// be noise to it (PostgreSQL logs these cases as COMMERROR and closes too).
+        case closeWithoutAnswer(ErrorFields)
         case wait
     }
 
-    /// What was settled before the StartupMessage, as PostgreSQL's ProcessStartupPacket tracks it: each of SSL and
-    /// GSS may be asked once (libpq asks GSS first, then SSL), and nothing more once TLS runs.
+    /// What was settled before the StartupMessage, as PostgreSQL's ProcessStartupPacket tracks it (`ssl_done`,
+    /// `gss_done`): each of SSL and GSS may be asked once (libpq asks GSS first, then SSL), neither once TLS runs
+    /// after an SSLRequest. Direct TLS settles neither: inside it both are answered `N`, as PostgreSQL does.
     private struct Negotiation {
-        var sslAnswered = false
-        var gssAnswered = false
+        var sslDone = false
+        var gssDone = false
         var encrypted = false
     }
 
@@ -71,7 +77,7 @@ public struct ClientStartupStateMachine {
         var credential: ClientCredential
         var database: String
         var parameters: [(String, String)]
-        var negotiate: [String]?
+        var negotiate: NegotiateProtocolVersion?
     }
 
     private enum PasswordExchange {
@@ -87,6 +93,8 @@ public struct ClientStartupStateMachine {
     private let encryption: ClientEncryptionPolicy
     /// Whether the session runs over TLS (decided before the StartupMessage).
     public private(set) var isEncrypted = false
+    /// The protocol version the client's session runs (`ClientProtocolNegotiation`), once its StartupMessage came.
+    public private(set) var protocolVersion = ProtocolVersion.v3_0
 
     public init(
         lookup: @escaping (String) -> ClientCredential?,
@@ -108,12 +116,13 @@ public struct ClientStartupStateMachine {
         }
         switch packet {
         case .sslRequest:
-            guard !negotiation.sslAnswered, !negotiation.encrypted else {
+            guard !negotiation.sslDone else {
                 return self.fail(.protocolViolation("SSL encryption requested twice"))
             }
-            negotiation.sslAnswered = true
-            if self.encryption.tlsAvailable {
+            negotiation.sslDone = true
+            if self.encryption.tlsAvailable && !negotiation.encrypted {
                 negotiation.encrypted = true
+                negotiation.gssDone = true
                 self.isEncrypted = true
                 self.state = .awaitingStartup(negotiation)
                 return .acceptEncryption
@@ -121,10 +130,10 @@ public struct ClientStartupStateMachine {
             self.state = .awaitingStartup(negotiation)
             return .refuseEncryption
         case .gssEncryptionRequest:
-            guard !negotiation.gssAnswered, !negotiation.encrypted else {
+            guard !negotiation.gssDone else {
                 return self.fail(.protocolViolation("GSS encryption requested twice or inside SSL"))
             }
-            negotiation.gssAnswered = true
+            negotiation.gssDone = true
             self.state = .awaitingStartup(negotiation)
             return .refuseEncryption
         case .cancel(let pid, let key):
@@ -135,10 +144,32 @@ public struct ClientStartupStateMachine {
         }
     }
 
+    /// A TLS ClientHello came first (sslnegotiation=direct): the handshake starts at once, without SSLRequest.
+    /// PostgreSQL closes without a word when it has no certificate (the client expects TLS records); so does pgreel,
+    /// and says why in its log.
+    public mutating func directTLSRequested() -> Action {
+        guard case .awaitingStartup(var negotiation) = self.state, !negotiation.sslDone, !negotiation.gssDone,
+            !negotiation.encrypted
+        else {
+            return self.fail(.protocolViolation("unexpected TLS handshake"))
+        }
+        guard self.encryption.tlsAvailable else {
+            self.state = .failed
+            return .closeWithoutAnswer(
+                .protocolViolation(
+                    "direct SSL connection rejected: the client sent a TLS ClientHello (sslnegotiation=direct), "
+                        + "but pgreel has no certificate (--tls-cert, --tls-key)"))
+        }
+        negotiation.encrypted = true
+        self.isEncrypted = true
+        self.state = .awaitingStartup(negotiation)
+        return .acceptEncryption
+    }
+
     private mutating func startup(version: Int32, parameters: [(String, String)]) -> Action {
-        // Protocol 3.x with x > 0 or `_pq_.` options: we speak 3.0 and say so, as PostgreSQL does.
-        let unsupported = parameters.map(\.0).filter { $0.hasPrefix("_pq_.") }
-        let negotiate: [String]? = (version & 0xFFFF) > 0 || !unsupported.isEmpty ? unsupported : nil
+        let negotiation = ClientProtocolNegotiation(requested: ProtocolVersion(code: version), parameters: parameters)
+        self.protocolVersion = negotiation.served
+        let negotiate = negotiation.message
         guard let user = parameters.first(where: { $0.0 == "user" })?.1, !user.isEmpty else {
             return self.fail(.fatal("28000", "no PostgreSQL user name specified in startup packet"))
         }

@@ -3,19 +3,19 @@ import NIOCore
 /// What a client reads once pgreel has authenticated it and holds its upstream session, in one write: what
 /// PostgreSQL itself would send after authentication, with the proxy's cancel key instead of the server's.
 struct SessionGreeting {
-    /// NegotiateProtocolVersion's unsupported options (nil: the client asked for 3.0 and nothing else).
-    var negotiate: [String]?
+    /// NegotiateProtocolVersion (`ClientProtocolNegotiation`), when a trust user's session needs one; with a
+    /// password it went before the authentication request.
+    var negotiate: NegotiateProtocolVersion?
     /// The SASLFinal payload of a SCRAM exchange, which must come before AuthenticationOk.
     var serverFinal: [UInt8]?
     /// The upstream's notices, parameters and transaction state, relayed as they came.
     var handshake: UpstreamHandshake
-    /// The real process ID with the proxy's own secret; sent only when the upstream sent a key.
+    /// The real process ID with the proxy's own secret, as long as the client's protocol version wants (4 bytes
+    /// under 3.0, 32 under 3.2, whatever the upstream's was); sent only when the upstream sent a key.
     var clientKey: BackendKeyData
 
     func encode(into buffer: inout ByteBuffer) {
-        if let negotiate = self.negotiate {
-            NegotiateProtocolVersion.encode(minorVersion: 0, unsupportedOptions: negotiate, into: &buffer)
-        }
+        self.negotiate?.encode(into: &buffer)
         if let serverFinal = self.serverFinal {
             AuthenticationRequest.saslFinal(data: serverFinal).encode(into: &buffer)
         }

@@ -15,6 +15,12 @@ struct StartupInput {
     /// Bytes received and not yet read.
     var unreadBytes: Int { self.buffer.readableBytes }
 
+    /// Whether the bytes so far start a TLS handshake or a startup packet (nothing is consumed); nil when more bytes
+    /// are needed to tell.
+    func classifyFirstBytes() -> DirectTLSProbe.FirstBytes? {
+        DirectTLSProbe.classify(self.buffer)
+    }
+
     /// The next whole startup packet, or nil when more bytes are needed.
     mutating func nextStartupPacket() throws -> StartupPacket? {
         try StartupPacket.decode(from: &self.buffer)

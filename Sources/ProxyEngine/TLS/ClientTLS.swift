@@ -11,6 +11,10 @@ public struct ClientTLS: Sendable {
     /// hash (then SCRAM-SHA-256-PLUS is not offered).
     public let channelBinding: SCRAMChannelBinding?
 
+    /// The ALPN protocol PostgreSQL registered (PostgreSQL 17+ and libpq 17+ offer it on every TLS connection).
+    /// Required on direct TLS connections, which have no SSLRequest to say what is spoken inside.
+    public static let alpnProtocol = "postgresql"
+
     /// Loads the certificate chain (leaf first, as PostgreSQL's ssl_cert_file) and its private key.
     public init(certificatePath: String, keyPath: String, required: Bool) throws(TLSSetupError) {
         let chain: [NIOSSLCertificate]
@@ -29,6 +33,9 @@ public struct ClientTLS: Sendable {
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         configuration.minimumTLSVersion = .tlsv12
+        // Selected when the client offers it; a client that offers none still gets its handshake (libpq before 17
+        // after an SSLRequest), and whether a direct client offered it is checked once the handshake is over.
+        configuration.applicationProtocols = [Self.alpnProtocol]
         // On close, send close_notify and go, as PostgreSQL and libpq do. Waiting for the peer's (NIO's default, 5 s)
         // would hold every close on an idle client that is not reading, e.g. shutting down with open psql sessions.
         configuration.shutdownTimeout = .zero

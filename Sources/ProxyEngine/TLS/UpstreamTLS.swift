@@ -26,6 +26,9 @@ public struct UpstreamTLS: Sendable {
         var configuration = TLSConfiguration.makeClientConfiguration()
         // PostgreSQL's own floor (ssl_min_protocol_version) since version 14.
         configuration.minimumTLSVersion = .tlsv12
+        // Offered on every connection, as libpq 17+ does; servers before 17 ignore it, and a direct connection
+        // requires the server to select it (`UpstreamStartupStateMachine.tlsEstablished`).
+        configuration.applicationProtocols = [ClientTLS.alpnProtocol]
         // On close, send close_notify and go, as PostgreSQL and libpq do. Waiting for the peer's (NIO's default, 5 s)
         // would hold every close on an idle client that is not reading, e.g. shutting down with open psql sessions.
         configuration.shutdownTimeout = .zero

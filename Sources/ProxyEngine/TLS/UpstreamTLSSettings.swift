@@ -18,6 +18,15 @@ public enum SSLMode: String, Sendable, Equatable, Hashable, CaseIterable {
     public var requiresVerification: Bool { self == .verifyCA || self == .verifyFull }
 }
 
+/// libpq's `sslnegotiation` (17+): how TLS starts on a connection to a real server.
+public enum SSLNegotiation: String, Sendable, Equatable, Hashable, CaseIterable {
+    /// SSLRequest first, TLS on `S` (every PostgreSQL version).
+    case postgres
+    /// TLS at once, with ALPN "postgresql", saving a round trip; PostgreSQL 17 and later only. As in libpq, only
+    /// with an sslmode that requires TLS: there is no plain-text fallback to a server that does not speak it.
+    case direct
+}
+
 /// libpq's `channel_binding`: whether SCRAM authentication is bound to the TLS channel (SCRAM-SHA-256-PLUS).
 public enum ChannelBindingMode: String, Sendable, Equatable, Hashable, CaseIterable {
     /// Never bind, even when the server offers it.
@@ -44,13 +53,15 @@ public struct UpstreamTLSSettings: Sendable, Equatable, Hashable {
     /// nil: the certificate chain is not checked (only allowed below verify-ca).
     public var rootCertificates: RootCertificates?
     public var channelBinding: ChannelBindingMode
+    public var negotiation: SSLNegotiation
 
     public init(mode: SSLMode = .prefer, rootCertificates: RootCertificates? = nil,
-        channelBinding: ChannelBindingMode = .prefer)
+        channelBinding: ChannelBindingMode = .prefer, negotiation: SSLNegotiation = .postgres)
     {
         self.mode = mode
         self.rootCertificates = rootCertificates
         self.channelBinding = channelBinding
+        self.negotiation = negotiation
     }
 
     /// Plain text, as pgreel's own code uses by default for connections it makes outside a URL.
@@ -60,9 +71,9 @@ public struct UpstreamTLSSettings: Sendable, Equatable, Hashable {
     /// rather than silently ignored, since they are security settings.
     static let unsupportedParameters = ["sslcert", "sslkey", "sslcrl", "sslcrldir"]
 
-    /// The settings a URL asks for. As libpq: a URL parameter wins over `PGSSLMODE`, `PGSSLROOTCERT` and
-    /// `PGCHANNELBINDING`; without `sslrootcert`, `~/.postgresql/root.crt` is used when it exists, and is then
-    /// checked even with `prefer` and `require`.
+    /// The settings a URL asks for. As libpq: a URL parameter wins over `PGSSLMODE`, `PGSSLROOTCERT`,
+    /// `PGCHANNELBINDING` and `PGSSLNEGOTIATION`; without `sslrootcert`, `~/.postgresql/root.crt` is used when it
+    /// exists, and is then checked even with `prefer` and `require`.
     ///
     /// - Parameter fileExists: whether a root certificate file exists (injectable for tests).
     public init(
@@ -90,18 +101,29 @@ public struct UpstreamTLSSettings: Sendable, Equatable, Hashable {
                 throw invalid("sslrootcert=system needs sslmode=verify-full, not \(mode.rawValue)")
             }
         }
-        let bindingText =
-            url.parameters["channel_binding"] ?? environment["PGCHANNELBINDING"].flatMap { $0.isEmpty ? nil : $0 }
-        var binding = ChannelBindingMode.prefer
-        if let bindingText {
-            guard let parsed = ChannelBindingMode(rawValue: bindingText) else {
-                let valid = ChannelBindingMode.allCases.map(\.rawValue).joined(separator: ", ")
-                throw invalid("channel_binding \"\(bindingText)\" is not one of \(valid)")
+        /// A keyword whose value is one of `Value`'s cases: the URL's, else the environment's, else `fallback`.
+        func choice<Value: RawRepresentable & CaseIterable>(_ name: String, _ variable: String, _ fallback: Value)
+            throws(ConfigError) -> Value where Value.RawValue == String
+        {
+            guard let text = url.parameters[name] ?? environment[variable].flatMap({ $0.isEmpty ? nil : $0 }) else {
+                return fallback
             }
-            binding = parsed
+            guard let value = Value(rawValue: text) else {
+                let valid = Value.allCases.map(\.rawValue).joined(separator: ", ")
+                throw invalid("\(name) \"\(text)\" is not one of \(valid)")
+            }
+            return value
         }
+        let binding = try choice("channel_binding", "PGCHANNELBINDING", ChannelBindingMode.prefer)
         if binding == .require && mode == .disable {
             throw invalid("channel_binding=require needs TLS, but sslmode is disable")
+        }
+        let negotiation = try choice("sslnegotiation", "PGSSLNEGOTIATION", SSLNegotiation.postgres)
+        if negotiation == .direct && !mode.requiresEncryption {
+            // libpq's words: a direct connection has no plain-text fallback, so a mode that allows one is a mistake.
+            throw invalid(
+                "weak sslmode \"\(mode.rawValue)\" may not be used with sslnegotiation=direct (use \"require\", "
+                    + "\"verify-ca\", or \"verify-full\")")
         }
 
         var roots: RootCertificates?
@@ -122,7 +144,7 @@ public struct UpstreamTLSSettings: Sendable, Equatable, Hashable {
                         + "sslrootcert=system, or put them in ~/.postgresql/root.crt")
             }
         }
-        self.init(mode: mode, rootCertificates: roots, channelBinding: binding)
+        self.init(mode: mode, rootCertificates: roots, channelBinding: binding, negotiation: negotiation)
     }
 }
 
@@ -137,6 +159,9 @@ extension UpstreamTLSSettings: CustomStringConvertible {
         }
         if self.mode != .disable {
             parts.append("channel_binding=\(self.channelBinding.rawValue)")
+        }
+        if self.negotiation == .direct {
+            parts.append("sslnegotiation=direct")
         }
         return parts.joined(separator: ", ")
     }

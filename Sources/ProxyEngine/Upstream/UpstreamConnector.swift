@@ -16,10 +16,13 @@ public struct UpstreamTarget: Sendable {
     /// sslmode, root certificates and channel binding. Plain text by default here; the proxy and replay pass what
     /// the upstream URL says (prefer when it says nothing, as libpq).
     public var tls: UpstreamTLS
+    /// The protocol version asked for; the server may negotiate it down (PostgreSQL before 18: to 3.0).
+    public var maxProtocolVersion: ProtocolVersion
 
     public init(
         host: String, port: Int, user: String, password: String?, database: String,
-        parameters: [(String, String)] = [], connectTimeout: TimeAmount = .seconds(10), tls: UpstreamTLS = .disabled
+        parameters: [(String, String)] = [], connectTimeout: TimeAmount = .seconds(10), tls: UpstreamTLS = .disabled,
+        maxProtocolVersion: ProtocolVersion = .latest
     ) {
         self.host = host
         self.port = port
@@ -29,6 +32,7 @@ public struct UpstreamTarget: Sendable {
         self.parameters = parameters
         self.connectTimeout = connectTimeout
         self.tls = tls
+        self.maxProtocolVersion = maxProtocolVersion
     }
 
     /// "host:port", as shown to users.
@@ -111,8 +115,8 @@ public enum UpstreamConnector {
             .connectTimeout(.seconds(5))
             .connect(host: host, port: port)
             .flatMap { channel in
-                var buffer = channel.allocator.buffer(capacity: 16)
-                StartupPacket.cancel(processID: key.processID, secretKey: key.secretKey).encode(into: &buffer)
+                var buffer = channel.allocator.buffer(capacity: 12 + key.secretKey.count)
+                key.cancelRequest.encode(into: &buffer)
                 return channel.writeAndFlush(buffer).flatMap {
                     // The server closes the connection after reading the request.
                     channel.closeFuture

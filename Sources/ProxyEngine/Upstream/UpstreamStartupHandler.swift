@@ -50,11 +50,13 @@ final class UpstreamStartupHandler: ChannelInboundHandler, RemovableChannelHandl
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let event = event as? TLSUserEvent, case .handshakeCompleted = event {
+        if let event = event as? TLSUserEvent, case .handshakeCompleted(let negotiatedProtocol) = event {
             let tlsHandler = try? context.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self)
             let certificate = try? tlsHandler?.peerCertificate?.toDERBytes()
             self.run(
-                self.state.tlsEstablished(version: tlsHandler?.tlsVersion, peerCertificateDER: certificate),
+                self.state.tlsEstablished(
+                    version: tlsHandler?.tlsVersion, peerCertificateDER: certificate,
+                    negotiatedProtocol: negotiatedProtocol),
                 context: context)
         }
         context.fireUserInboundEventTriggered(event)

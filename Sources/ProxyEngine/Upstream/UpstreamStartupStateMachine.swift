@@ -7,6 +7,10 @@ import NIOSSL
 ///
 /// Supports trust, cleartext, md5, SCRAM-SHA-256 and, over TLS, SCRAM-SHA-256-PLUS, as libpq does without GSS/SSPI;
 /// `channel_binding` decides as in libpq whether binding is used, and with `require` no other method is accepted.
+///
+/// It asks for protocol 3.2 (unless the URL's `max_protocol_version` says 3.0) and takes what the server answers:
+/// PostgreSQL 18 runs 3.2 (and sends a 32-byte cancel key), older servers send NegotiateProtocolVersion naming 3.0
+/// and run that. Clients never notice: pgreel serves them their own version and its own cancel keys.
 public struct UpstreamStartupStateMachine {
     public enum Action: Equatable {
         case send(ByteBuffer)
@@ -73,12 +77,17 @@ public struct UpstreamStartupStateMachine {
 
     // MARK: The connection and TLS
 
-    /// The connection is open: SSLRequest first unless sslmode is `disable`.
+    /// The connection is open: TLS at once with sslnegotiation=direct, else SSLRequest first unless sslmode is
+    /// `disable`.
     mutating func connected() -> Action {
         switch self.state {
         case .initialized:
             guard self.target.tls.settings.mode != .disable else {
                 return self.sendStartup(security: .plaintext)
+            }
+            if self.isDirect {
+                self.state = .tlsHandshaking
+                return .establishTLS
             }
             self.state = .sslRequestSent
             var buffer = ByteBuffer()
@@ -134,9 +143,22 @@ public struct UpstreamStartupStateMachine {
     }
 
     /// The handshake is done: the StartupMessage goes inside TLS, and SCRAM may bind to the server's certificate.
-    mutating func tlsEstablished(version: TLSVersion?, peerCertificateDER: [UInt8]?) -> Action {
+    /// A direct connection must have negotiated ALPN "postgresql", as libpq requires: without an SSLRequest, that
+    /// is what shows the server knows it speaks PostgreSQL inside TLS.
+    mutating func tlsEstablished(version: TLSVersion?, peerCertificateDER: [UInt8]?, negotiatedProtocol: String?)
+        -> Action
+    {
         switch self.state {
         case .tlsHandshaking:
+            if self.isDirect {
+                guard let negotiatedProtocol else {
+                    return self.fail(
+                        .tls("direct SSL connection was established without ALPN protocol negotiation extension"))
+                }
+                guard negotiatedProtocol == ClientTLS.alpnProtocol else {
+                    return self.fail(.tls("SSL connection was established with unexpected ALPN protocol"))
+                }
+            }
             let binding = peerCertificateDER.flatMap { TLSServerEndPoint.binding(certificateDER: $0) }
             return self.sendStartup(
                 security: UpstreamSecurity(
@@ -160,7 +182,8 @@ public struct UpstreamStartupStateMachine {
     mutating func errorCaught(_ error: any Error) -> Action {
         switch self.state {
         case .tlsHandshaking:
-            return self.fail(.tls("SSL error: \(UpstreamConnector.describeTLS(error, host: self.target.host))"))
+            return self.fail(
+                .tls("SSL error: \(UpstreamConnector.describeTLS(error, host: self.target.host))" + self.directHint))
         case .initialized, .sslRequestSent, .awaitingAuthentication, .scramInProgress, .awaitingReady, .done:
             if error is NIOSSLError || error is NIOSSLExtraError {
                 return self.fail(.tls("SSL error: \(UpstreamConnector.describeTLS(error, host: self.target.host))"))
@@ -172,7 +195,20 @@ public struct UpstreamStartupStateMachine {
 
     /// The connection closed; before ReadyForQuery that fails the startup.
     mutating func closed() -> Action {
-        self.fail(.closed)
+        switch self.state {
+        case .tlsHandshaking:
+            return self.fail(.tls("the server closed the connection during the TLS handshake" + self.directHint))
+        case .initialized, .sslRequestSent, .awaitingAuthentication, .scramInProgress, .awaitingReady, .done:
+            return self.fail(.closed)
+        }
+    }
+
+    private var isDirect: Bool { self.target.tls.settings.negotiation == .direct }
+
+    /// What a failed direct handshake most likely means: a server older than 17 reads the ClientHello as a
+    /// startup packet and hangs up.
+    private var directHint: String {
+        self.isDirect ? " (sslnegotiation=direct needs PostgreSQL 17 or later)" : ""
     }
 
     static func name(of version: TLSVersion) -> String {
@@ -191,7 +227,8 @@ public struct UpstreamStartupStateMachine {
         var parameters: [(String, String)] = [("user", self.target.user), ("database", self.target.database)]
         parameters.append(contentsOf: self.target.parameters.filter { $0.0 != "user" && $0.0 != "database" })
         var buffer = ByteBuffer()
-        StartupPacket.startup(protocolVersion: StartupPacket.protocolVersion30, parameters: parameters)
+        self.handshake.protocolVersion = self.target.maxProtocolVersion
+        StartupPacket.startup(protocolVersion: self.target.maxProtocolVersion.code, parameters: parameters)
             .encode(into: &buffer)
         return .send(buffer)
     }
@@ -247,6 +284,7 @@ public struct UpstreamStartupStateMachine {
             self.handshake.backendKey = try BackendKeyData.decode(from: payload)
             return .none
         case BackendMessageID.negotiateProtocolVersion:
+            try self.negotiated(NegotiateProtocolVersion.decode(from: payload))
             return .none
         case BackendMessageID.readyForQuery:
             guard case .awaitingReady = self.state else {
@@ -259,6 +297,25 @@ public struct UpstreamStartupStateMachine {
             throw UpstreamError.protocolViolation(
                 "unexpected message \"\(MessageFramer.printable(id))\" during startup")
         }
+    }
+
+    /// The server speaks an older version than asked (PostgreSQL before 18: 3.0). It comes first, before any
+    /// authentication request, and can only go down; pgreel sends no `_pq_.` options, so none may be named.
+    private mutating func negotiated(_ message: NegotiateProtocolVersion) throws {
+        let requested = self.target.maxProtocolVersion
+        guard case .awaitingAuthentication = self.state, self.handshake.protocolVersion == requested else {
+            throw UpstreamError.protocolViolation("unexpected NegotiateProtocolVersion")
+        }
+        guard message.version >= .v3_0, message.version < requested else {
+            throw UpstreamError.protocolViolation(
+                "the server offered protocol \(message.version) in answer to \(requested)")
+        }
+        guard message.unsupportedOptions.isEmpty else {
+            throw UpstreamError.protocolViolation(
+                "the server named protocol options pgreel did not send: "
+                    + message.unsupportedOptions.joined(separator: ", "))
+        }
+        self.handshake.protocolVersion = message.version
     }
 
     private mutating func authentication(_ request: AuthenticationRequest) throws -> Action {
@@ -404,6 +461,8 @@ public struct UpstreamHandshake: Sendable, Equatable {
     public var authentication: String?
     /// The negotiated TLS version ("TLSv1.3"), nil on a plain-text connection.
     public var tlsVersion: String?
+    /// The protocol version the server speaks: 3.2 from PostgreSQL 18, else what its NegotiateProtocolVersion said.
+    public var protocolVersion = ProtocolVersion.latest
 
     public init() {}
 }

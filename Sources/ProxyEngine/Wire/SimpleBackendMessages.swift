@@ -25,31 +25,6 @@ public enum ReadyForQuery {
     }
 }
 
-/// BackendKeyData ('K'): the process ID and secret key a client later sends in a CancelRequest.
-public struct BackendKeyData: Sendable, Equatable {
-    public var processID: Int32
-    public var secretKey: Int32
-
-    public init(processID: Int32, secretKey: Int32) {
-        self.processID = processID
-        self.secretKey = secretKey
-    }
-
-    public static func decode(from payload: ByteBuffer) throws -> BackendKeyData {
-        var payload = payload
-        guard let (pid, key) = payload.readMultipleIntegers(as: (Int32, Int32).self) else {
-            throw ProtocolViolation("malformed BackendKeyData")
-        }
-        return BackendKeyData(processID: pid, secretKey: key)
-    }
-
-    public func encode(into buffer: inout ByteBuffer) {
-        buffer.writeMessage(id: BackendMessageID.backendKeyData) {
-            $0.writeMultipleIntegers(self.processID, self.secretKey)
-        }
-    }
-}
-
 /// ParameterStatus ('S'): a run-time parameter the server reports (server_version, client_encoding ...).
 public struct ParameterStatus: Sendable, Equatable {
     public var name: String
@@ -88,16 +63,5 @@ public struct NotificationResponse: Sendable, Equatable {
             let text = payload.readCString()
         else { throw ProtocolViolation("malformed NotificationResponse") }
         return NotificationResponse(processID: pid, channel: channel, payload: text)
-    }
-}
-
-/// NegotiateProtocolVersion ('v'): the newest minor version and the options the proxy does not know.
-public enum NegotiateProtocolVersion {
-    public static func encode(minorVersion: Int32, unsupportedOptions: [String], into buffer: inout ByteBuffer) {
-        buffer.writeMessage(id: BackendMessageID.negotiateProtocolVersion) { body in
-            body.writeInteger(minorVersion)
-            body.writeInteger(Int32(unsupportedOptions.count))
-            for option in unsupportedOptions { body.writeCString(option) }
-        }
     }
 }

@@ -5,9 +5,13 @@ public enum StartupPacket: Equatable, Sendable {
     case startup(protocolVersion: Int32, parameters: [(String, String)])
     case sslRequest
     case gssEncryptionRequest
-    case cancel(processID: Int32, secretKey: Int32)
+    /// A CancelRequest: 4 key bytes from a protocol 3.0 client, 32 from a 3.2 one (any length up to 256 is valid).
+    case cancel(processID: Int32, secretKey: [UInt8])
 
-    public static let protocolVersion30: Int32 = 196_608
+    public static let protocolVersion30: Int32 = ProtocolVersion.v3_0.code
+    public static let protocolVersion32: Int32 = ProtocolVersion.v3_2.code
+    /// Protocol 3.2 allows cancel keys of up to 256 bytes (PostgreSQL checks the CancelRequest against this).
+    public static let maxCancelKeyLength = 256
     static let sslRequestCode: Int32 = 80_877_103
     static let gssEncRequestCode: Int32 = 80_877_104
     static let cancelRequestCode: Int32 = 80_877_102
@@ -49,14 +53,19 @@ public enum StartupPacket: Equatable, Sendable {
         case Self.gssEncRequestCode:
             return .gssEncryptionRequest
         case Self.cancelRequestCode:
-            guard let pid = body.readInteger(as: Int32.self), let key = body.readInteger(as: Int32.self) else {
+            // As PostgreSQL 18: the key is whatever follows the process ID (4 bytes under 3.0, 32 under 3.2).
+            guard let pid = body.readInteger(as: Int32.self) else {
                 throw ProtocolViolation("invalid length of cancel request packet")
             }
-            return .cancel(processID: pid, secretKey: key)
+            guard (1...Self.maxCancelKeyLength).contains(body.readableBytes) else {
+                throw ProtocolViolation("invalid length of cancel key in cancel request packet")
+            }
+            return .cancel(processID: pid, secretKey: Array(body.readableBytesView))
         default:
-            guard code >> 16 == 3 else {
+            let version = ProtocolVersion(code: code)
+            guard version.major == ProtocolVersion.latest.major else {
                 throw ProtocolViolation(
-                    "unsupported frontend protocol \(code >> 16).\(code & 0xFFFF): server supports 3.0 to 3.0")
+                    "unsupported frontend protocol \(version): server supports 3.0 to \(ProtocolVersion.latest)")
             }
             var parameters: [(String, String)] = []
             while true {
@@ -92,7 +101,7 @@ public enum StartupPacket: Equatable, Sendable {
         case .cancel(let pid, let key):
             buffer.writeInteger(Self.cancelRequestCode)
             buffer.writeInteger(pid)
-            buffer.writeInteger(key)
+            buffer.writeBytes(key)
         }
         buffer.setInteger(Int32(buffer.writerIndex - start), at: start)
     }

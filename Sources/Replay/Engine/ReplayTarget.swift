@@ -72,10 +72,12 @@ public struct ReplayTarget: Sendable {
         }
         // The same TLS as the proxy's upstream connections: sslmode (prefer by default), sslrootcert, channel_binding.
         let tls: UpstreamTLS
+        let maxProtocolVersion: ProtocolVersion
         do {
             let settings = try UpstreamTLSSettings(
                 url: url, environment: environment, fileExists: { LocalFiles.status(of: $0) != nil })
             tls = try UpstreamTLS(settings)
+            maxProtocolVersion = try ProtocolVersion.upstreamMaximum(url: url, environment: environment)
         } catch {
             throw .invalidTarget("\(error)")
         }
@@ -98,7 +100,7 @@ public struct ReplayTarget: Sendable {
         }
         let upstream = UpstreamTarget(
             host: url.host, port: url.port, user: url.user, password: url.password, database: url.database,
-            parameters: parameters, connectTimeout: timeout, tls: tls)
+            parameters: parameters, connectTimeout: timeout, tls: tls, maxProtocolVersion: maxProtocolVersion)
         return ReplayTarget(
             upstream: upstream, masked: url.masked, source: source, warnings: resolved.warning.map { [$0] } ?? [])
     }

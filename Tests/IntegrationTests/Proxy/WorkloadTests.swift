@@ -116,7 +116,7 @@ import Testing
         let pids = try await server.psqlAdmin("SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend'")
         #expect(pids.split(separator: "\n").contains(Substring(String(key.processID))))
         try await UpstreamConnector.sendCancel(
-            host: "127.0.0.1", port: proxy.port, key: BackendKeyData(processID: key.processID, secretKey: key.secretKey &+ 1),
+            host: "127.0.0.1", port: proxy.port, key: BackendKeyData(processID: key.processID, secretKey: key.secretKey.map { $0 ^ 0xFF }),
             on: MultiThreadedEventLoopGroup.singleton.next()
         ).get()
         _ = try await proxy.process.waitForOutput(containing: "Cancel request refused", in: .stdout)

@@ -175,7 +175,8 @@ import Testing
 
     @Test func aCancelIsForwardedWithTheUpstreamsKeyOrDropped() throws {
         let harness = try ClientHandlerHarness()
-        let clientKey = harness.cancelKeys.register(upstreamKey: ClientHandlerHarness.upstreamKey, host: "db", port: 1)
+        let clientKey = harness.cancelKeys.register(
+            upstreamKey: ClientHandlerHarness.upstreamKey, clientKeyLength: 4, host: "db", port: 1)
         let cancel = StartupPacket.cancel(processID: clientKey.processID, secretKey: clientKey.secretKey)
         try harness.send(wire { cancel.encode(into: &$0) })
         #expect(harness.cancels.withLockedValue { $0.map(\.upstreamKey) } == [ClientHandlerHarness.upstreamKey])
@@ -183,8 +184,9 @@ import Testing
         #expect(!harness.client.isActive)
 
         let wrong = try ClientHandlerHarness()
-        _ = wrong.cancelKeys.register(upstreamKey: ClientHandlerHarness.upstreamKey, host: "db", port: 1)
-        try wrong.send(wire { StartupPacket.cancel(processID: 4242, secretKey: 1_234_567).encode(into: &$0) })
+        _ = wrong.cancelKeys.register(
+            upstreamKey: ClientHandlerHarness.upstreamKey, clientKeyLength: 4, host: "db", port: 1)
+        try wrong.send(wire { ClientHandlerHarness.upstreamKey.cancelRequest.encode(into: &$0) })
         #expect(wrong.cancels.withLockedValue { $0.isEmpty }, "the upstream's own key is not the client's")
         #expect(!wrong.client.isActive)
         #expect(wrong.events().contains { if case .cancelRequested(forwarded: false) = $0 { true } else { false } })

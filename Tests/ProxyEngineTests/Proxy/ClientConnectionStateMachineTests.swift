@@ -27,6 +27,10 @@ import Testing
             throw TestError("a new connection arms the auth timeout")
         }
         #expect(address == "10.0.0.9:5555")
+        #expect(machine.input == .firstBytes, "only the first bytes may be a TLS ClientHello")
+        guard case .wait = machine.firstBytesReceived(.startupPacket) else {
+            throw TestError("a startup packet is read as one")
+        }
         #expect(machine.input == .startupPackets)
         return machine
     }
@@ -68,9 +72,11 @@ import Testing
         #expect(target.database == "shop", "the database asked for passes through")
         #expect(target.parameters.map(\.0) == ["application_name"])
 
-        guard case .registerCancelKey(let upstreamKey, let host, let port) = machine.upstreamConnected(Self.upstream())
+        guard case .registerCancelKey(let upstreamKey, let clientKeyLength, let host, let port) =
+            machine.upstreamConnected(Self.upstream())
         else { throw TestError("without recording the cancel key comes next") }
         #expect(upstreamKey == BackendKeyData(processID: 4242, secretKey: 99))
+        #expect(clientKeyLength == 4, "a protocol 3.0 client holds a 4-byte key")
         #expect(host == "db.internal" && port == 6432)
 
         let clientKey = BackendKeyData(processID: 4242, secretKey: 7)
@@ -191,7 +197,7 @@ import Testing
 
         var established = try self.machine(tls: true)
         _ = established.startupPacketReceived(.sslRequest, unreadBytes: 0)
-        _ = established.tlsHandshakeCompleted()
+        _ = established.tlsHandshakeCompleted(negotiatedProtocol: nil)
         #expect(established.authTimeoutFired().refusal?.code == "57014", "inside TLS the FATAL can be sent")
     }
 
@@ -233,8 +239,8 @@ import Testing
 
     @Test func cancelRequestsAreLookedUpThenForwardedOrDropped() throws {
         var machine = try self.machine()
-        let cancel = StartupPacket.cancel(processID: 42, secretKey: 7)
-        guard case .lookUpCancelKey(42, 7) = machine.startupPacketReceived(cancel, unreadBytes: 0) else {
+        let cancel = StartupPacket.cancel(processID: 42, secretKey: [0, 0, 0, 7])
+        guard case .lookUpCancelKey(42, [0, 0, 0, 7]) = machine.startupPacketReceived(cancel, unreadBytes: 0) else {
             throw TestError("expected a look-up")
         }
         guard case .dropCancel = machine.cancelKeyLookedUp(nil) else { throw TestError("an unknown key is dropped") }
@@ -242,12 +248,12 @@ import Testing
         var known = try self.machine()
         _ = known.startupPacketReceived(cancel, unreadBytes: 0)
         let entry = CancelKeyRegistry.Entry(
-            proxyKey: 7, upstreamKey: BackendKeyData(processID: 42, secretKey: 1234), upstreamHost: "db",
+            proxyKey: [0, 0, 0, 7], upstreamKey: BackendKeyData(processID: 42, secretKey: 1234), upstreamHost: "db",
             upstreamPort: 1)
         guard case .forwardCancel(let forwarded) = known.cancelKeyLookedUp(entry) else {
             throw TestError("a known key is forwarded")
         }
-        #expect(forwarded.upstreamKey.secretKey == 1234, "with the upstream's real key")
+        #expect(forwarded.upstreamKey == BackendKeyData(processID: 42, secretKey: 1234), "with the upstream's real key")
         #expect(known.input == .ignored)
     }
 

@@ -62,6 +62,14 @@ func wire(_ encode: (inout ByteBuffer) -> Void) -> ByteBuffer {
     return buffer
 }
 
+/// One backend message as a state machine receives it (its type and payload), from what `encode` writes.
+func backendMessage(_ encode: (inout ByteBuffer) -> Void) throws -> (UInt8, ByteBuffer) {
+    var buffer = wire(encode)
+    var decoder = RawMessageDecoder(direction: .backend)
+    let message = try #require(try decoder.decode(buffer: &buffer))
+    return (message.id, message.payload)
+}
+
 extension [RawMessage] {
     var ids: [Character] { self.map { Character(Unicode.Scalar($0.id)) } }
 

@@ -2,7 +2,7 @@ import Testing
 
 @testable import ProxyEngine
 
-/// sslmode, sslrootcert and channel_binding as libpq reads them from a URL and the environment.
+/// sslmode, sslrootcert, channel_binding and sslnegotiation as libpq reads them from a URL and the environment.
 @Suite struct UpstreamTLSSettingsTests {
     private func settings(
         _ url: String, environment: [String: String] = [:], existing: Set<String> = []
@@ -80,6 +80,45 @@ import Testing
             try self.settings("postgres://u@db/app?sslcert=/c.pem")
         } throws: { error in
             "\(error)".contains("sslcert is not supported")
+        }
+    }
+
+    // MARK: sslnegotiation (direct TLS, PostgreSQL 17)
+
+    @Test func sslnegotiationIsReadAsLibpqReadsIt() throws {
+        #expect(try self.settings("postgres://u@db/app").negotiation == .postgres)
+        let direct = try self.settings("postgres://u@db/app?sslmode=require&sslnegotiation=direct")
+        #expect(direct.negotiation == .direct && direct.mode == .require)
+        #expect(direct.description == "sslmode=require, channel_binding=prefer, sslnegotiation=direct")
+        let fromEnvironment = try self.settings(
+            "postgres://u@db/app?sslmode=require", environment: ["PGSSLNEGOTIATION": "direct"])
+        #expect(fromEnvironment.negotiation == .direct)
+        #expect(
+            try self.settings(
+                "postgres://u@db/app?sslmode=require&sslnegotiation=postgres",
+                environment: ["PGSSLNEGOTIATION": "direct"]
+            ).negotiation == .postgres, "the URL wins")
+    }
+
+    @Test func directNeedsAModeThatRequiresTLS() {
+        for mode in ["disable", "prefer"] {
+            #expect {
+                try self.settings("postgres://u@db/app?sslmode=\(mode)&sslnegotiation=direct")
+            } throws: { error in
+                "\(error)".contains(
+                    "weak sslmode \"\(mode)\" may not be used with sslnegotiation=direct (use \"require\", "
+                        + "\"verify-ca\", or \"verify-full\")")
+            }
+        }
+        #expect {
+            try self.settings("postgres://u@db/app?sslnegotiation=direct")
+        } throws: { error in
+            "\(error)".contains("weak sslmode \"prefer\"")
+        }
+        #expect {
+            try self.settings("postgres://u@db/app?sslmode=require&sslnegotiation=fast")
+        } throws: { error in
+            "\(error)".contains("sslnegotiation \"fast\" is not one of postgres, direct")
         }
     }
 }

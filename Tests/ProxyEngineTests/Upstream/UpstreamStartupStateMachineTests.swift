@@ -6,11 +6,7 @@ import Testing
 /// The upstream-side startup, step by step, against messages a PostgreSQL server sends.
 @Suite struct UpstreamStartupStateMachineTests {
     private func payload(_ encode: (inout ByteBuffer) -> Void) throws -> (UInt8, ByteBuffer) {
-        var buffer = ByteBuffer()
-        encode(&buffer)
-        var decoder = RawMessageDecoder(direction: .backend)
-        let message = try #require(try decoder.decode(buffer: &buffer))
-        return (message.id, message.payload)
+        try backendMessage(encode)
     }
 
     @Test func trustThenParametersKeyAndReady() throws {
@@ -163,7 +159,8 @@ import Testing
         #expect(machine.sslAnswerReceived(UInt8(ascii: "S"), unreadBytes: 0) == .establishTLS)
         #expect(machine.input == .unexpected, "nothing comes in clear text during the handshake")
         let certificate = TLSServerEndPointTests.der(TLSServerEndPointTests.ecdsaSHA384)
-        _ = try self.startup(machine.tlsEstablished(version: .tlsv13, peerCertificateDER: certificate))
+        _ = try self.startup(
+            machine.tlsEstablished(version: .tlsv13, peerCertificateDER: certificate, negotiatedProtocol: nil))
 
         var sasl = ByteBuffer()
         AuthenticationRequest.sasl(mechanisms: ["SCRAM-SHA-256", "SCRAM-SHA-256-PLUS"]).encode(into: &sasl)

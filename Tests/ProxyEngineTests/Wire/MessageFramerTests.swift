@@ -134,7 +134,7 @@ private func allMessages(_ stream: ByteBuffer, direction: MessageFramer.Directio
     @Test func roundTripsEveryKind() throws {
         let packets: [StartupPacket] = [
             .startup(protocolVersion: StartupPacket.protocolVersion30, parameters: [("user", "alice"), ("database", "db")]),
-            .sslRequest, .gssEncryptionRequest, .cancel(processID: 1234, secretKey: -99),
+            .sslRequest, .gssEncryptionRequest, .cancel(processID: 1234, secretKey: [0xFF, 0xFF, 0xFF, 0x9D]),
         ]
         for packet in packets {
             var buffer = ByteBuffer()
