@@ -20,7 +20,7 @@ struct Execution: Sendable {
 /// Several queries may be sent before their answers are read (`sendAhead`, docs/replay.md "Pipelining"); a
 /// recorded "not executed" query is handled by `ReplaySession`.
 actor QueryExecutor {
-    private let connection: ReplayConnection
+    nonisolated let connection: ReplayConnection
     private let target: String
     private var state: ReplayProtocolState
     private var rollback: RollbackTransaction?

@@ -37,6 +37,19 @@ public final class ReplayConnection: Sendable {
         return ReplayConnection(channel: channel, handshake: upstream.handshake, inbox: inbox)
     }
 
+    /// Asks the server to cancel what this connection runs now: a CancelRequest with the connection's backend key,
+    /// on a connection of its own (as psql's Ctrl-C). False when the server gave no key. Whether anything was
+    /// cancelled shows in the answer being read (57014), as for any client.
+    public func cancelRunningQuery(host: String, port: Int) async -> Bool {
+        guard let key = self.handshake.backendKey else { return false }
+        do {
+            try await UpstreamConnector.sendCancel(host: host, port: port, key: key, on: self.channel.eventLoop).get()
+            return true
+        } catch {
+            return false
+        }
+    }
+
     /// Queues `buffer` (one or more encoded messages) for writing and returns without waiting for the write:
     /// waiting would cost two thread hops per query. A failed write closes the connection, which the next
     /// `receive` reports. The next `receive` is what waits.

@@ -152,6 +152,15 @@ public actor ReplaySession {
         }
     }
 
+    /// Cancels the query `next()` is running, on the target (a CancelRequest, as psql's Ctrl-C): the step then
+    /// ends with the target's 57014 "canceling statement due to user request", compared like any answer. Callable
+    /// while `next()` waits (the actor is reentrant there). False when nothing runs or the server gave no key.
+    public func cancelRunningQuery() async -> Bool {
+        guard self.busy, let executor = self.executor else { return false }
+        return await executor.connection.cancelRunningQuery(
+            host: self.target.upstream.host, port: self.target.upstream.port)
+    }
+
     /// Passes over the next step without executing it; nil at the end.
     public func skip() async throws(ReplayError) -> ReplayStep? {
         guard !self.busy else { throw .busy }
