@@ -27,7 +27,7 @@ def main():
     parser.add_argument("prefix")
     for name in ["big-rss-kb", "bouncer-note", "replay-qps", "pgbench-one-tps", "replay-note", "monitor-line",
                  "monitor-note", "rounds", "duration", "big-rows", "baseline", "baseline-rss-kb",
-                 "baseline-replay-qps", "display"]:
+                 "baseline-replay-qps", "display", "fidelity-line"]:
         parser.add_argument("--" + name, default="")
     args = parser.parse_args()
 
@@ -103,6 +103,13 @@ def main():
         status.append((f"replay ≥ 0.8 × pgbench's one-connection rate ({ratio:.2f})", ratio, 0.8))
     elif args.replay_note:
         extra.append(f"- Replay: {args.replay_note}")
+    if args.fidelity_line and "|" in args.fidelity_line:
+        text, p95 = args.fidelity_line.rsplit("|", 1)
+        extra.append(f"- Replay at recorded timing (--realtime): {text}")
+        try:
+            status.append((f"replay --realtime lag p95 ≤ 5 ms ({float(p95):.2f} ms)", -float(p95), -5.0))
+        except ValueError:
+            pass
     if args.monitor_line:
         fields = dict(item.split("=", 1) for item in args.monitor_line.split() if "=" in item)
         ratio = float(fields["ratio"]) if fields.get("ratio") else None

@@ -22,8 +22,10 @@ MODES=(simple extended prepared)
 CLIENTS=(1 8 32)
 BIG_ROWS="${BIG_ROWS:-1000000}"
 REPLAY_QUERIES="${REPLAY_QUERIES:-100000}"
+FIDELITY_CLIENTS="${FIDELITY_CLIENTS:-50}"
+FIDELITY_SECONDS="${FIDELITY_SECONDS:-10}"
 if [[ "$SMOKE" == 1 ]]; then
-    ROUNDS=1; DURATION=1; MODES=(extended); CLIENTS=(1 8); BIG_ROWS=20000; REPLAY_QUERIES=2000
+    ROUNDS=1; DURATION=1; MODES=(extended); CLIENTS=(1 8); BIG_ROWS=20000; REPLAY_QUERIES=2000; FIDELITY_SECONDS=2
 fi
 
 # shellcheck source=bench/lib.sh
@@ -137,6 +139,29 @@ else
     REPLAY_NOTE="pgreel replay not available in this build"
 fi
 
+# --- replay timing fidelity: 50 concurrent pgbench sessions recorded, then replayed at recorded timing ---------
+# pgreplay's measure: how late queries were sent after their recorded time (p95, max), and the queries per second
+# achieved against those the recording had. Target: lag p95 <= 5 ms.
+FIDELITY_LINE=""
+if "$PGREEL" replay --help 2>&1 | grep -q -- --concurrency; then
+    read -r FIDELITY_PORT FIDELITY_PID < <(start_pgreel fidelity); PIDS+=("$FIDELITY_PID")
+    "$PGBENCH" -n -S -c "$FIDELITY_CLIENTS" -j 2 -T "$FIDELITY_SECONDS" -h 127.0.0.1 -p "$FIDELITY_PORT" -U postgres bench \
+        >/dev/null 2>&1
+    kill -TERM "$FIDELITY_PID" 2>/dev/null || true; wait "$FIDELITY_PID" 2>/dev/null || true
+    "$PGREEL" replay "$WORK/sessions-fidelity" --db-url "postgres://postgres@127.0.0.1:$PGPORT/bench" --realtime \
+        --quiet --report "$WORK/fidelity.json" >/dev/null 2>&1 || true
+    FIDELITY_LINE="$(python3 - "$WORK/fidelity.json" <<'PY' || true
+import json, sys
+schedule = json.load(open(sys.argv[1]))["schedule"]
+lag = schedule.get("lag") or {}
+print(f"{schedule['sessions']} sessions, at most {schedule['concurrency']} at once; late p50 {lag.get('p50_ms')} ms, "
+      f"p95 {lag.get('p95_ms')} ms, max {lag.get('max_ms')} ms; {schedule.get('achieved_qps')} queries/s achieved "
+      f"vs {schedule.get('scheduled_qps')} scheduled|{lag.get('p95_ms')}")
+PY
+)"
+    log "replay fidelity: ${FIDELITY_LINE%%|*}"
+fi
+
 # --- monitor vs headless ---------------------------------------------------------------------------------------
 MONITOR_NOTE=""
 if [[ -x bench/monitor-flood.sh ]] && "$PGREEL" monitor --help >/dev/null 2>&1; then
@@ -165,4 +190,5 @@ python3 bench/report.py "$RAW" "$BIGRAW" "$RESULTS/$STAMP" \
     --baseline "$BASELINE" --baseline-rss-kb "$BASE_RSS_KB" --baseline-replay-qps "${BASE_REPLAY_QPS:-}" \
     --replay-qps "${REPLAY_QPS:-}" --pgbench-one-tps "${PGBENCH_ONE_TPS:-}" --replay-note "$REPLAY_NOTE" \
     --monitor-line "${MONITOR_LINE:-}" --monitor-note "$MONITOR_NOTE" --display "$WORK/display.md" \
+    --fidelity-line "${FIDELITY_LINE:-}" \
     --rounds "$ROUNDS" --duration "$DURATION" --big-rows "$BIG_ROWS"
