@@ -72,6 +72,13 @@ struct ReplayCommand: AsyncParsableCommand {
     )
     var ignoredColumns: [String] = []
 
+    @Option(
+        name: .customLong("id-mode"),
+        help: ArgumentHelp(
+            "map (default): ids generated on the target (RETURNING, currval/lastval/nextval) replace the recorded ones "
+                + "in later queries and comparisons; off: send every query as recorded.", valueName: "map|off"))
+    var idMode: ReplayOptions.IDMode = .map
+
     @Flag(help: "Compare rows as a multiset (for queries without ORDER BY).")
     var unordered = false
 
@@ -161,7 +168,8 @@ struct ReplayCommand: AsyncParsableCommand {
             speed: self.realtime ? 1 : self.speed,
             comparison: ComparisonOptions(ignoredColumns: self.ignoredColumns, unordered: self.unordered),
             pipelineDepth: self.sendsAhead ? Self.pipelineDepth : 0,
-            latency: LatencyRule(threshold: self.latencyThreshold ?? 2, floorMS: self.latencyFloor ?? 1))
+            latency: LatencyRule(threshold: self.latencyThreshold ?? 2, floorMS: self.latencyFloor ?? 1),
+            idMode: self.idMode)
     }
 
     /// Whether queries are sent ahead of the answers: not with --no-pipeline, not with --stop-on-mismatch (nothing

@@ -24,3 +24,6 @@ enum ReplaySafetyFlag: String, EnumerableFlag {
         }
     }
 }
+
+/// `--id-mode map|off`: parsed by its raw value; anything else is refused with the choices listed.
+extension ReplayOptions.IDMode: ExpressibleByArgument {}

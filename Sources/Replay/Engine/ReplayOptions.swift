@@ -29,14 +29,24 @@ public struct ReplayOptions: Sendable, Equatable {
     /// queries are sent ahead (`pipelines`): answers read in one batch share one arrival time, so a query's own
     /// duration is not measured like the recording's.
     public var latency: LatencyRule
+    /// `--id-mode`: whether generated ids learned from answers are put back into later queries (`IDMap`).
+    public enum IDMode: String, Sendable, Equatable, Codable, CaseIterable {
+        /// Learn recorded → replayed ids, substitute them, compare modulo them (the default).
+        case map
+        /// Send every query exactly as recorded.
+        case off
+    }
+
+    public var idMode: IDMode = .map
     /// False for a `--scale` copy: its results are not compared with the recording (copies of writes diverge);
     /// its queries count for latency, errors and throughput.
     public var compareResults = true
 
     public init(
         safety: Safety = .none, speed: Double? = nil, comparison: ComparisonOptions = ComparisonOptions(),
-        keptRows: Int = 1000, pipelineDepth: Int = 0, latency: LatencyRule = LatencyRule()
+        keptRows: Int = 1000, pipelineDepth: Int = 0, latency: LatencyRule = LatencyRule(), idMode: IDMode = .map
     ) {
+        self.idMode = idMode
         self.safety = safety
         self.speed = speed
         self.comparison = comparison

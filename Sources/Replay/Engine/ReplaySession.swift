@@ -41,6 +41,8 @@ public actor ReplaySession {
     private var aheadEnd = 0
     /// An item that must wait for every answer before it: nothing after it is sent ahead until it has run.
     private var aheadBarrier: Int?
+    /// `--id-mode map`: the ids learned so far in this session.
+    private var ids = IDMap()
     /// The server ended the session in the answer to this query (a FATAL, then the connection closed), as it
     /// may have when recorded (pg_terminate_backend): nothing more can run.
     private var endedByServer: QueryStep?
@@ -195,6 +197,7 @@ public actor ReplaySession {
         self.aheadEnd = 0
         self.aheadBarrier = nil
         self.endedByServer = nil
+        self.ids = IDMap()
         self.summary = self.script.emptySummary
         try await self.connect()
     }
@@ -220,13 +223,20 @@ public actor ReplaySession {
         guard outstanding <= depth / 2 else { return }
         var index = max(self.aheadEnd, self.position)
         var batch: [(key: Int, query: RecordedQuery, recorded: RecordedResult?)] = []
+        var teaches = false
         while index < self.script.items.count, outstanding + batch.count < depth {
             if case .query(let item) = self.script.items[index] {
                 // Whether the server runs it depends on how the previous answer went.
                 if item.recorded?.error?.isNotExecuted == true {
                     break
                 }
-                batch.append((index, item.query, item.recorded))
+                batch.append((index, self.sendable(item.query).query, item.recorded))
+                // What comes after may use the ids its answer teaches: it goes last, and the rest waits for it.
+                if self.options.idMode == .map, IDMap.teaches(item.query) {
+                    index += 1
+                    teaches = true
+                    break
+                }
             }
             index += 1
         }
@@ -236,7 +246,7 @@ public actor ReplaySession {
             self.aheadBarrier = batch[sent].key
         } else {
             self.aheadEnd = index
-            if index < self.script.items.count, outstanding + batch.count < depth {
+            if index < self.script.items.count, outstanding + batch.count < depth || teaches {
                 self.aheadBarrier = index
             }
         }
@@ -271,8 +281,10 @@ public actor ReplaySession {
             throw .connectionLost(target: self.target.masked, reason: "not connected")
         }
         let keepRows = max(self.options.keptRows, Self.recordedRows(item.recorded) + 1)
+        let (sent, substitutions) = self.sendable(item.query)
+        step.substitutions = substitutions
         let execution = try await executor.execute(
-            item.query, recorded: item.recorded, keepRows: keepRows, key: index)
+            sent, recorded: item.recorded, keepRows: keepRows, key: index)
         step.notes = execution.notes
         guard let replayed = execution.result else {
             self.pipelineFailed = false
@@ -295,13 +307,23 @@ public actor ReplaySession {
             step.notes.append(Self.copyNote)
             return step
         }
+        if self.options.idMode == .map {
+            step.learnedIDs = self.ids.learn(from: item.query, recorded: recorded, replayed: replayed)
+        }
         let outcome = ResultComparison.compare(
-            recorded: recorded, replayed: replayed, options: self.options.comparison)
+            recorded: self.options.idMode == .map ? self.ids.mapped(recorded) : recorded, replayed: replayed,
+            options: self.options.comparison)
         step.status = outcome.matches ? .matched : .mismatched
         step.difference = outcome.difference
         step.differingRows = outcome.differingRows
         step.notes += outcome.notes
         return step
+    }
+
+    /// The query as it is sent: with `--id-mode map`, the ids learned so far put in (`IDMap.substitute`).
+    private func sendable(_ query: RecordedQuery) -> (query: RecordedQuery, substitutions: [IDMap.Substitution]) {
+        guard self.options.idMode == .map else { return (query, []) }
+        return self.ids.substitute(query)
     }
 
     /// The most rows the recording kept in any result set of this result.

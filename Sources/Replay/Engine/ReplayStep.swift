@@ -55,6 +55,10 @@ public struct QueryStep: Sendable, Equatable {
     public var notes: [String]
     /// Set when the replay was slower than the recording by more than the latency rule allows.
     public var latencyRegression: LatencyRegression?
+    /// `--id-mode map`: the learned ids put into this query before it was sent.
+    public var substitutions: [IDMap.Substitution] = []
+    /// `--id-mode map`: the ids this query's answer taught (recorded → replayed).
+    public var learnedIDs: [IDMap.Substitution] = []
 
     public init(
         index: Int, eventNumber: Int, timestamp: Date, query: RecordedQuery, recorded: RecordedResult?,

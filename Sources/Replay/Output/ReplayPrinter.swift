@@ -157,7 +157,23 @@ public struct ReplayPrinter: Sendable {
             }
         }
 
-        return lines + self.verdictLines(step, side: side)
+        for substitution in step.substitutions {
+            lines.append(
+                self.style(
+                    "   ↻ id " + self.clean(substitution.recorded) + " → " + self.clean(substitution.replayed) + " ("
+                        + self.clean(substitution.place) + ")", .dim))
+        }
+        var verdict = self.verdictLines(step, side: side)
+        for learned in step.learnedIDs.prefix(5) {
+            verdict.append(
+                self.style(
+                    "   ↻ learned id " + self.clean(learned.recorded) + " → " + self.clean(learned.replayed) + " ("
+                        + self.clean(learned.place) + ")", .dim))
+        }
+        if step.learnedIDs.count > 5 {
+            verdict.append(self.style("   ↻ … and \(step.learnedIDs.count - 5) more ids learned", .dim))
+        }
+        return lines + verdict
     }
 
     /// What the replay of one query gave and how it compares with the recording; `side` ("A", "B") starts each

@@ -276,9 +276,14 @@ public struct ReplayReport: Sendable, Encodable, Equatable {
         public var latencyRegression: Bool
         /// With `--compare-with`: the same query on target B.
         public var b: PairedQuery?
+        /// `--id-mode map`: learned ids put into the query before it was sent, and ids its answer taught.
+        public var idSubstitutions: [IDMap.Substitution]?
+        public var idsLearned: [IDMap.Substitution]?
 
         public init(_ step: QueryStep, paired: PairedStep? = nil) {
             self.b = paired.flatMap(PairedQuery.init)
+            self.idSubstitutions = step.substitutions.isEmpty ? nil : step.substitutions
+            self.idsLearned = step.learnedIDs.isEmpty ? nil : step.learnedIDs
             self.latencyRegression = step.latencyRegression != nil
             self.latencyRegressionRatio = step.latencyRegression.flatMap {
                 $0.ratio.isFinite ? Latency.rounded($0.ratio) : nil
