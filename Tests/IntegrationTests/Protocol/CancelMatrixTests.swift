@@ -19,11 +19,12 @@ struct CancelMatrixTests {
         let versions = ["3.0", "3.2"]
         for (index, version) in versions.enumerated() {
             let sql = "SELECT pg_sleep(30) /* protocol \(version) to \(upstreamMajor) */"
-            let psql = try ProtocolClients.psqlInBackground(
-                psql18, port: proxy.port, sql,
-                environment: ["PGMAXPROTOCOLVERSION": version, "PGMINPROTOCOLVERSION": version])
+            let psql = try proxy.psqlInBackground(
+                [sql],
+                environment: ["PGMAXPROTOCOLVERSION": version, "PGMINPROTOCOLVERSION": version, "PGSSLMODE": "disable"],
+                client: psql18)
             defer { psql.kill() }
-            try await ProtocolClients.waitUntilRunning(sql, on: server)
+            try await server.waitForActiveQuery(sql, sentBy: psql)
             let started = ContinuousClock.now
             psql.send(SIGINT)
             let result = try await psql.waitForExit(timeout: .seconds(15))
@@ -60,7 +61,7 @@ struct CancelMatrixTests {
         var query = ByteBuffer()
         QueryMessage.encode(sql, into: &query)
         try await connection.channel.writeAndFlush(query).get()
-        try await ProtocolClients.waitUntilRunning(sql, on: server)
+        try await server.waitForActiveQuery(sql)
 
         var wrong = key
         wrong.secretKey[31] ^= 0x01

@@ -8,6 +8,8 @@ import Testing
 @Suite(.enabled(if: PostgresInstallation.installed(17), PostgresInstallation.missingMessage(17)))
 struct DirectTLSTests {
     private static let direct = ["PGSSLMODE": "require", "PGSSLNEGOTIATION": "direct"]
+    /// psql's output as bare values.
+    private static let unaligned = ["-A", "-t", "-q"]
 
     @Test func psql17WithDirectTLSAndChannelBinding() async throws {
         let server = try await TestPostgres.shared()
@@ -18,30 +20,31 @@ struct DirectTLSTests {
         defer { proxy.process.kill() }
         let psql17 = try PostgresInstallation.major(17)
 
-        let conninfo = try await ProtocolClients.psql(
-            psql17, port: proxy.port, "\\conninfo", user: "seed", environment: Self.direct)
+        let conninfo = try await proxy.psql(
+            "\\conninfo", user: "seed", arguments: Self.unaligned, environment: Self.direct, client: psql17)
         #expect(conninfo.status == 0, "\(conninfo.stderr)")
         #expect(conninfo.stdout.contains("SSL connection (protocol: TLSv1.3"), "\(conninfo.stdout)")
         #expect(conninfo.stdout.contains("ALPN: postgresql"), "\(conninfo.stdout)")
 
         // psql insists on SCRAM-SHA-256-PLUS: pgreel must offer it inside direct TLS and check the binding.
-        let bound = try await ProtocolClients.psql(
-            psql17, port: proxy.port, "SELECT 'bound'", user: "alice", password: "wonderland",
-            environment: Self.direct.merging(["PGCHANNELBINDING": "require"]) { _, new in new })
+        let bound = try await proxy.psql(
+            "SELECT 'bound'", user: "alice", password: "wonderland", arguments: Self.unaligned,
+            environment: Self.direct.merging(["PGCHANNELBINDING": "require"]) { _, new in new }, client: psql17)
         #expect(bound.status == 0, "\(bound.stderr)")
         #expect(bound.stdout == "bound\n")
 
         // verify-full checks the proxy's certificate and name as after an SSLRequest.
-        let verified = try await ProtocolClients.psql(
-            psql17, port: proxy.port, "SELECT 'verified'", user: "seed", host: "localhost",
+        let verified = try await proxy.psql(
+            "SELECT 'verified'", user: "seed", arguments: Self.unaligned, host: "localhost",
             environment: [
                 "PGSSLMODE": "verify-full", "PGSSLNEGOTIATION": "direct", "PGSSLROOTCERT": certificates.authority,
-            ])
+            ], client: psql17)
         #expect(verified.status == 0, "\(verified.stderr)")
 
         // The SSLRequest path now offers ALPN too (libpq 17 asks for it).
-        let classic = try await ProtocolClients.psql(
-            psql17, port: proxy.port, "\\conninfo", user: "seed", environment: ["PGSSLMODE": "require"])
+        let classic = try await proxy.psql(
+            "\\conninfo", user: "seed", arguments: Self.unaligned, environment: ["PGSSLMODE": "require"],
+            client: psql17)
         #expect(classic.status == 0, "\(classic.stderr)")
         #expect(classic.stdout.contains("ALPN: postgresql"), "\(classic.stdout)")
 
@@ -61,9 +64,11 @@ struct DirectTLSTests {
             ])
         defer { proxy.process.kill() }
         let psql17 = try PostgresInstallation.major(17)
-        let direct = try await ProtocolClients.psql(psql17, port: proxy.port, "SELECT 1", environment: Self.direct)
+        let direct = try await proxy.psql(
+            "SELECT 1", arguments: Self.unaligned, environment: Self.direct, client: psql17)
         #expect(direct.status == 0, "\(direct.stderr)")
-        let plain = try await ProtocolClients.psql(psql17, port: proxy.port, "SELECT 1")
+        let plain = try await proxy.psql(
+            "SELECT 1", arguments: Self.unaligned, environment: ["PGSSLMODE": "disable"], client: psql17)
         #expect(plain.stderr.contains("pgreel accepts only encrypted connections"), "\(plain.stderr)")
     }
 

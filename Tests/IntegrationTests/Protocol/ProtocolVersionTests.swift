@@ -9,6 +9,9 @@ import Testing
 /// 3.0, a 3.2 and a 3.3 client get.
 @Suite(.enabled(if: PostgresInstallation.installed(18), PostgresInstallation.missingMessage(18)))
 struct ProtocolVersionTests {
+    /// psql's output as bare values (`name|15`).
+    private static let unaligned = ["-A", "-t", "-q"]
+
     /// Before the fix, psql 18 said "server requested downgrade to pre-3.0 protocol version".
     @Test(arguments: [15, 18]) func psql18AskingForThreeTwoIsServedAndRecorded(upstreamMajor: Int) async throws {
         let (server, stopServer) = try await ProtocolClients.upstream(major: upstreamMajor)
@@ -19,15 +22,18 @@ struct ProtocolVersionTests {
             ("max", ["PGMAXPROTOCOLVERSION": "3.2"]), ("min", ["PGMINPROTOCOLVERSION": "3.2"]),
             ("both", ["PGMINPROTOCOLVERSION": "3.2", "PGMAXPROTOCOLVERSION": "3.2"]),
         ]
-        for (name, environment) in asks {
+        for (name, versions) in asks {
             let sql = "SELECT '\(name)', current_setting('server_version_num')::int / 10000"
-            let result = try await ProtocolClients.psql(psql18, port: proxy.port, sql, environment: environment)
+            let result = try await proxy.psql(
+                sql, arguments: Self.unaligned,
+                environment: versions.merging(["PGSSLMODE": "disable"]) { _, new in new }, client: psql18)
             #expect(result.status == 0, "\(name) 3.2 to PostgreSQL \(upstreamMajor): \(result.stderr)")
             #expect(result.stdout == "\(name)|\(upstreamMajor)\n")
         }
         // psql 18 reports the version it runs: pgreel's, not the upstream's.
-        let conninfo = try await ProtocolClients.psql(
-            psql18, port: proxy.port, "\\conninfo", environment: ["PGMAXPROTOCOLVERSION": "3.2"])
+        let conninfo = try await proxy.psql(
+            "\\conninfo", arguments: Self.unaligned,
+            environment: ["PGMAXPROTOCOLVERSION": "3.2", "PGSSLMODE": "disable"], client: psql18)
         #expect(conninfo.stdout.contains("Protocol Version|3.2\n"), "\(conninfo.stdout)")
 
         let sessions = try await proxy.finishedSessions(count: asks.count + 1)
@@ -104,9 +110,9 @@ struct ProtocolVersionTests {
         let proxy = try await ProxyUnderTest.start(
             upstream: server.url() + "?max_protocol_version=3.0", arguments: ["--no-record"])
         defer { proxy.process.kill() }
-        let psql = try await ProtocolClients.psql(
-            try PostgresInstallation.major(18), port: proxy.port, "SELECT 1",
-            environment: ["PGMINPROTOCOLVERSION": "3.2"])
+        let psql = try await proxy.psql(
+            "SELECT 1", arguments: Self.unaligned, environment: ["PGMINPROTOCOLVERSION": "3.2", "PGSSLMODE": "disable"],
+            client: try PostgresInstallation.major(18))
         #expect(psql.status == 0, "\(psql.stderr)")
         await proxy.stop()
         await stopServer()

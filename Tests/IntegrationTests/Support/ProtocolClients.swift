@@ -3,58 +3,10 @@ import NIOCore
 import ProxyEngine
 import Testing
 
-/// Clients of a chosen PostgreSQL major pointed at a proxy, and bare protocol exchanges, for the protocol 3.2 and
-/// direct TLS tests: psql 18 asks for 3.2 (`PGMAXPROTOCOLVERSION`), psql 17 has OpenSSL for direct TLS.
+/// Bare protocol exchanges, log lines and upstreams of a chosen PostgreSQL major, for the protocol 3.2 and direct TLS
+/// tests. Their psql of a chosen major is `ProxyUnderTest.psql(_:client:)` (psql 18 asks for 3.2 with
+/// `PGMAXPROTOCOLVERSION`, psql 17 has OpenSSL for direct TLS).
 enum ProtocolClients {
-    /// Plain English messages, no ~/.pgpass, no prompt.
-    static func environment(_ extra: [String: String], password: String?) -> [String: String] {
-        var environment = [
-            "LC_ALL": "C", "PGCLIENTENCODING": "UTF8", "PGPASSFILE": "/nonexistent/pgpass", "PGCONNECT_TIMEOUT": "10",
-            "PGSSLMODE": "disable",
-        ]
-        environment["PGPASSWORD"] = password
-        return environment.merging(extra) { _, new in new }
-    }
-
-    /// Runs SQL with `client`'s psql through the proxy (`-X -A -t -q -w -v ON_ERROR_STOP=1`, SQL on stdin), libpq
-    /// settings in `environment` (plain text unless it says otherwise).
-    static func psql(
-        _ client: PostgresInstallation, port: Int, _ sql: String, user: String = "pseudo_user",
-        password: String? = nil, host: String = "127.0.0.1", environment: [String: String] = [:]
-    ) async throws -> ProcessResult {
-        let command = client.command(
-            "psql",
-            [
-                "-X", "-A", "-t", "-q", "-w", "-v", "ON_ERROR_STOP=1", "-h", host, "-p", "\(port)", "-U", user, "-d",
-                "postgres",
-            ])
-        return try await ProcessRunner.run(
-            command.executable, command.arguments, environment: self.environment(environment, password: password),
-            stdin: sql)
-    }
-
-    /// Starts `client`'s psql through the proxy running `sql` with `-c`, for a test to interrupt (SIGINT cancels).
-    static func psqlInBackground(
-        _ client: PostgresInstallation, port: Int, _ sql: String, environment: [String: String] = [:]
-    ) throws -> RunningProcess {
-        let command = client.command(
-            "psql", ["-X", "-h", "127.0.0.1", "-p", "\(port)", "-U", "pseudo_user", "-d", "postgres", "-c", sql])
-        return try ProcessRunner.startBackground(
-            command.executable, command.arguments, environment: self.environment(environment, password: nil))
-    }
-
-    /// Waits until the upstream runs `query` (pg_stat_activity says active).
-    static func waitUntilRunning(_ query: String, on server: TestPostgres) async throws {
-        let deadline = ContinuousClock.now + .seconds(20)
-        let quoted = query.replacingOccurrences(of: "'", with: "''")
-        while try await server.psqlAdmin(
-            "SELECT count(*) FROM pg_stat_activity WHERE query = '\(quoted)' AND state = 'active'") != "1"
-        {
-            guard ContinuousClock.now < deadline else { throw TestFailure("\(query) never started on the upstream") }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-    }
-
     /// Waits until `text` appeared `count` times in the process's standard output (a log line per event).
     static func waitForLines(_ text: String, count: Int, in process: RunningProcess) async throws {
         let deadline = ContinuousClock.now + .seconds(20)
