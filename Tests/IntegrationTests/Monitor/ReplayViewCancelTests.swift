@@ -50,7 +50,8 @@ import Testing
             #expect(screen.contains("57014"), "the verdict names the target's error")
             #expect(!screen.contains("pgreel exited"), "Esc on a running query does not leave the view")
             let running = try await server.psqlAdmin(
-                "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT slow();' AND state = 'active'",
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    + "AND query = 'SELECT slow();' AND state = 'active'",
                 database: database)
             #expect(running == "0", "the target no longer runs the query")
 
