@@ -40,6 +40,16 @@ actor ReplayDriver {
         }
     }
 
+    /// Sends the target a CancelRequest for the query the current step runs. Called beside `perform`, which is
+    /// suspended in that step meanwhile; the step itself then reports the target's answer.
+    func cancelRunningQuery(id: Int) async {
+        var sent = false
+        if let current = self.current, current.id == id {
+            sent = await current.loaded.session.cancelRunningQuery()
+        }
+        if !sent { self.post(.replay(id: id, .cancelFailed)) }
+    }
+
     /// Closes whatever is open (the program ends).
     func closeAll() async {
         await self.current?.loaded.session.close()
@@ -82,6 +92,8 @@ actor ReplayDriver {
         switch command {
         case .connect:
             await self.connect(session, id: id)
+        case .cancel:
+            await self.cancelRunningQuery(id: id)  // sent beside the queue; here only if it came through it
         case .step, .skip:
             let start = ContinuousClock.now
             do throws(ReplayError) {

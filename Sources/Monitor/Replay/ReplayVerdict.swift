@@ -45,7 +45,12 @@ enum ReplayVerdict {
             break
         }
         if step.executed {
-            lines.append(StyledLine(Self.durations(step), .dim))
+            var durations = StyledLine(Self.durations(step), .dim)
+            if let regression = step.latencyRegression {
+                durations.append(" · ", .dim)
+                durations.append(Self.regressionMark(regression) + " slower than recorded", .failure)
+            }
+            lines.append(durations)
         }
         for note in step.notes where !note.hasPrefix("no recorded result") {
             lines.append(StyledLine("ℹ " + DisplayText.clean(note), .dim))
@@ -81,6 +86,14 @@ enum ReplayVerdict {
             parts.append("replayed " + DisplayText.duration(milliseconds: replayed.durationMS))
         }
         return "Duration: " + parts.joined(separator: " · ")
+    }
+
+    /// `▲ 3.2x`: how many times slower a latency regression ran, short enough for the list's time column.
+    static func regressionMark(_ regression: LatencyRegression) -> String {
+        let ratio = regression.ratio
+        guard ratio.isFinite else { return "▲ ∞x" }
+        if ratio < 10 { return "▲ " + String(format: "%.1f", ratio) + "x" }
+        return ratio < 10_000 ? "▲ \(Int(ratio.rounded()))x" : "▲ >9999x"
     }
 
     /// What matched, in a few words: `3 rows`, `same error 42P01`, `INSERT 0 1`.

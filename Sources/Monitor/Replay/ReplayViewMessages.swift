@@ -10,6 +10,9 @@ public enum ReplayViewCommand: Sendable, Equatable {
     case step
     /// Pass over the next query without executing it.
     case skip
+    /// Ask the target to cancel the query a `step` is running (a CancelRequest). Carried out at once, beside the
+    /// step it cancels rather than after it (`WorkspaceController.send`).
+    case cancel
     /// Start again from the first event on a fresh connection (the old one rolled back under `--rollback`).
     case restart
     /// Replay in another safety mode: a new session on a new connection (only before the first step).
@@ -29,6 +32,8 @@ public enum ReplayViewEvent: Sendable, Equatable {
     /// result set (`CellDifferences.marks(of:options:)`), worked out where the step ran: comparing cells reads whole
     /// values, which the terminal thread must never do.
     case stepped(QueryStep, elapsedMS: Double, marks: [CellDifferences])
+    /// No cancel could be sent: nothing ran any more, or the target gave no cancel key.
+    case cancelFailed
     /// Nothing was left to execute.
     case reachedEnd
     /// The step could not run: the connection is gone (or `--rollback` could not be kept).

@@ -98,18 +98,22 @@ public enum ReplayViewRenderer {
     /// What the replay is doing, for the status bar.
     static func activityText(_ state: ReplayViewState) -> (text: String, warning: Bool) {
         if state.isLeaving { return ("closing…", false) }
+        if state.cancelling { return ("✗ cancelling…", true) }
         switch state.work {
         case .connecting: return ("connecting…", false)
         case .restarting: return ("restarting…", false)
         case .changingSafety: return ("reconnecting…", false)
         case .closing: return ("closing…", false)
         case .stepping(let row), .skipping(let row):
+            if state.stopRequested { return ("▶ stopping (Esc cancels the query)", true) }
             switch state.run {
             case .toEnd: return ("▶ running (Esc stops)", true)
             case .toProblem: return ("▶ running to a mismatch (Esc stops)", true)
             case nil:
+                // Esc first drops the queued steps, then cancels.
                 let queued = state.queuedSteps > 0 ? " (+\(state.queuedSteps))" : ""
-                return ("▶ query \(row + 1)…" + queued, true)
+                let cancels = state.queuedSteps == 0 && state.isStepping ? " (Esc cancels)" : ""
+                return ("▶ query \(row + 1)…" + queued + cancels, true)
             }
         case nil:
             break
@@ -210,9 +214,12 @@ public enum ReplayViewRenderer {
                 column: columns.replayedX, width: columns.replayed, style: replayed.style)
         }
         if columns.time > 0, let replayed = item.step?.replayed {
+            // A latency regression shows how much slower instead of how long: the verdict pane has both times.
+            let regression = item.step?.latencyRegression
+            let text = regression.map(ReplayVerdict.regressionMark) ?? DisplayText.duration(milliseconds: replayed.durationMS)
             screen.write(
-                DashboardRenderer.rightAligned(DisplayText.duration(milliseconds: replayed.durationMS), width: columns.time),
-                row: row, column: columns.timeX, width: columns.time, style: .dim)
+                DashboardRenderer.rightAligned(text, width: columns.time),
+                row: row, column: columns.timeX, width: columns.time, style: regression == nil ? .dim : .failure)
         }
     }
 
@@ -299,6 +306,7 @@ public enum ReplayViewRenderer {
             ("r", "run to the end (stops at a breakpoint)"),
             ("m", "run to the next mismatch or error"),
             ("Esc", "while running: stop after the current query"),
+            ("", "on a running query (or again): cancel it on the target"),
             ("b", "breakpoint on the selected query (●)"),
             ("s", "skip the next query (⊘, not executed)"),
             ("R", "restart on a fresh connection"),
@@ -312,5 +320,6 @@ public enum ReplayViewRenderer {
         notes: [
             "· pending  ▶ next  ✓ matched  ✗ mismatched  ! error",
             "⊘ skipped  ? not compared (no recorded result)  ● breakpoint",
+            "▲ 3.2x  replayed that many times slower (a latency regression)",
         ])
 }

@@ -7,7 +7,8 @@ import Replay
 /// which are pure and return the `ReplayViewCommand`s to carry out; `ReplayViewRenderer` draws it.
 ///
 /// A run (`r`, `m`) is a chain of single steps: each `stepped` event decides whether the next step follows, so Esc,
-/// a breakpoint or a mismatch stops it between two queries and keys keep working while one executes.
+/// a breakpoint or a mismatch stops it between two queries and keys keep working while one executes. Esc on a query
+/// with nothing after it to stop (a single step, or a run already stopping) cancels it on the target.
 public struct ReplayViewState: Sendable, Equatable {
     /// What a replay view starts from: the file, its queries and the target.
     public struct Setup: Sendable, Equatable {
@@ -20,14 +21,16 @@ public struct ReplayViewState: Sendable, Equatable {
         public var targetSource: String
         public var safety: ReplayOptions.Safety
         public var comparison: ComparisonOptions
+        /// When a replayed query counts as a latency regression (what `QueryStep.latencyRegression` was judged by).
+        public var latencyRule: LatencyRule
         /// Problems worth telling (an ignored password file ...).
         public var warnings: [String]
         public var openedAt: Date
 
         public init(
             path: String, script: ReplayScript, cut: String?, target: String, targetSource: String,
-            safety: ReplayOptions.Safety, comparison: ComparisonOptions = ComparisonOptions(), warnings: [String] = [],
-            openedAt: Date
+            safety: ReplayOptions.Safety, comparison: ComparisonOptions = ComparisonOptions(),
+            latencyRule: LatencyRule = LatencyRule(), warnings: [String] = [], openedAt: Date
         ) {
             self.path = path
             self.rows = script.items.enumerated().compactMap { index, item in
@@ -41,6 +44,7 @@ public struct ReplayViewState: Sendable, Equatable {
             self.targetSource = targetSource
             self.safety = safety
             self.comparison = comparison
+            self.latencyRule = latencyRule
             self.warnings = warnings
             self.openedAt = openedAt
         }
@@ -51,7 +55,7 @@ public struct ReplayViewState: Sendable, Equatable {
                 path: session.path, script: session.script, cut: session.cut?.description,
                 target: session.target.masked, targetSource: session.target.source.rawValue,
                 safety: session.options.safety, comparison: session.options.comparison,
-                warnings: session.target.warnings, openedAt: openedAt)
+                latencyRule: session.options.latency, warnings: session.target.warnings, openedAt: openedAt)
         }
     }
 
@@ -98,12 +102,15 @@ public struct ReplayViewState: Sendable, Equatable {
     public let target: String
     public let targetSource: String
     public let comparison: ComparisonOptions
+    public let latencyRule: LatencyRule
     public private(set) var safety: ReplayOptions.Safety
     public private(set) var rows: [ReplayRow]
     public private(set) var counts = ReplayStatusCounts()
     public private(set) var breakpointCount = 0
     /// The counts as the headless replay keeps them (for the summary and the report).
     public private(set) var summary = ReplaySummary()
+    /// Both durations of every query replayed since the view opened or restarted, for the summary's percentiles.
+    public private(set) var latency = LatencySamples()
     /// The row the next step executes (`▶`); nil when every query has been replayed or skipped.
     public private(set) var nextRow: Int?
     public private(set) var connection = Connection.connecting
@@ -111,6 +118,9 @@ public struct ReplayViewState: Sendable, Equatable {
     public private(set) var run: RunMode?
     /// Esc was pressed during a run: it ends after the current query.
     public private(set) var stopRequested = false
+    /// Esc asked the target to cancel the running query; the step ends with its answer (57014, or the result when
+    /// the query finished first).
+    public private(set) var cancelling = false
     /// Steps asked for (`n`) while connecting or while a step ran: each follows the one before.
     public private(set) var queuedSteps = 0
     /// The selected query and the first one the list shows.
@@ -142,6 +152,7 @@ public struct ReplayViewState: Sendable, Equatable {
         self.target = setup.target
         self.targetSource = setup.targetSource
         self.comparison = setup.comparison
+        self.latencyRule = setup.latencyRule
         self.safety = setup.safety
         self.rows = setup.rows
         self.startedAt = setup.openedAt
@@ -237,10 +248,12 @@ public struct ReplayViewState: Sendable, Equatable {
                 self.detailScroll = DocumentScroll()
             }
         case .escape:
-            if self.run != nil || self.queuedSteps > 0 {
+            if (self.run != nil && !self.stopRequested) || self.queuedSteps > 0 {
                 self.stopRequested = self.run != nil
                 self.queuedSteps = 0
-                self.notice = Notice(text: "Stopping after the current query…", isWarning: false)
+                self.notice = Notice(text: "Stopping after the current query… (Esc again cancels it)", isWarning: false)
+            } else if case .stepping(let row) = self.work {
+                return self.cancel(row: row)
             } else if self.overlay != nil {
                 self.overlay = nil
             } else {
@@ -264,7 +277,7 @@ public struct ReplayViewState: Sendable, Equatable {
     /// Scroll keys of the detail; true when the key was one.
     private mutating func handleDetail(_ key: ViewKey) -> Bool {
         if key == .escape || key == .character("q") {
-            if self.run != nil || self.queuedSteps > 0, key == .escape { return false }
+            if self.run != nil || self.queuedSteps > 0 || self.isStepping, key == .escape { return false }
             self.overlay = nil
             return true
         }
@@ -353,6 +366,26 @@ public struct ReplayViewState: Sendable, Equatable {
         case .changingSafety: return "Changing the safety mode…"
         case .closing: return "Closing…"
         }
+    }
+
+    /// A query executes on the target (not skipped, not connecting).
+    var isStepping: Bool {
+        if case .stepping = self.work { return true }
+        return false
+    }
+
+    /// Esc on the running query: the target is asked to cancel it; the step ends when it answers.
+    private mutating func cancel(row: Int) -> [ReplayViewCommand] {
+        guard !self.cancelling else {
+            self.notice = Notice(text: "Cancelling query \(row + 1)… (waiting for the target)", isWarning: false)
+            return []
+        }
+        self.cancelling = true
+        self.run = nil
+        self.stopRequested = false
+        self.queuedSteps = 0
+        self.notice = Notice(text: "Cancelling query \(row + 1) on the target…", isWarning: false)
+        return [.cancel]
     }
 
     private mutating func toggleBreakpoint() {
@@ -459,7 +492,15 @@ public struct ReplayViewState: Sendable, Equatable {
             }
         case .stepped(let step, let elapsedMS, let marks):
             return self.stepped(step, elapsedMS: elapsedMS, marks: marks)
+        case .cancelFailed:
+            guard self.cancelling else { return [] }
+            self.cancelling = false
+            if self.isStepping, !self.isLeaving {
+                self.notice = Notice(
+                    text: "The target could not be asked to cancel (no cancel key): the query runs on.", isWarning: true)
+            }
         case .reachedEnd:
+            self.cancelling = false
             self.work = nil
             self.run = nil
             self.queuedSteps = 0
@@ -472,6 +513,7 @@ public struct ReplayViewState: Sendable, Equatable {
             self.run = nil
             self.queuedSteps = 0
             self.stopRequested = false
+            self.cancelling = false
             self.lastFailure = reason
             self.connection = .failed(reason)
             if !self.isLeaving {
@@ -509,6 +551,8 @@ public struct ReplayViewState: Sendable, Equatable {
         default: expected = nil
         }
         self.work = nil
+        let cancelled = self.cancelling
+        self.cancelling = false
         guard let index = self.rowIndex(ofItem: step.index, expected: expected) else { return [] }
         self.update(index) { row in
             row.step = step
@@ -517,6 +561,7 @@ public struct ReplayViewState: Sendable, Equatable {
         }
         self.lastFailure = nil
         self.summary.add(step)
+        self.latency.add(step, path: self.path)
         self.executingMS += elapsedMS
         self.stepsTaken += 1
         self.nextRow = index + 1 < self.rows.count ? index + 1 : nil
@@ -524,6 +569,13 @@ public struct ReplayViewState: Sendable, Equatable {
         if self.follow {
             self.list.apply(.to(index), count: self.rows.count, height: self.listHeight)
             self.detailScroll = DocumentScroll()
+        }
+        if cancelled, !self.isLeaving {
+            let code = step.replayed?.error?.code
+            self.notice = Notice(
+                text: code == "57014"
+                    ? "Query \(index + 1) cancelled on the target (57014)." : "Query \(index + 1) finished before the cancel.",
+                isWarning: code == "57014")
         }
         if let run = self.run {
             let status = self.rows[index].status
@@ -595,6 +647,8 @@ public struct ReplayViewState: Sendable, Equatable {
         self.counts.add(.pending, self.rows.count)
         self.summary = ReplaySummary()
         self.summary.queries = self.rows.count
+        self.latency = LatencySamples()
+        self.cancelling = false
         self.nextRow = self.rows.isEmpty ? nil : 0
         self.work = nil
         self.run = nil
@@ -620,14 +674,15 @@ public struct ReplayViewState: Sendable, Equatable {
         }
         let exitCode = self.exitCode
         let wallTime = (self.executingMS * 1000).rounded() / 1000
-        let options = ReplayOptions(safety: self.safety, comparison: self.comparison)
+        let options = ReplayOptions(safety: self.safety, comparison: self.comparison, latency: self.latencyRule)
         let file = ReplayReport.File(
             path: self.path, target: self.target, cut: self.cut, error: error, summary: self.summary,
-            wallTimeMS: wallTime, queries: self.rows.compactMap(\.step).map { ReplayReport.Query($0) })
+            wallTimeMS: wallTime, queries: self.rows.compactMap(\.step).map { ReplayReport.Query($0) },
+            latency: self.latency)
         return ReplayReport(
             startedAt: self.startedAt, wallTimeMS: wallTime, exitCode: exitCode,
             options: ReplayReport.Options(options, stopOnMismatch: false), summary: ReplayReport.Summary(self.summary),
-            files: [file])
+            files: [file], latency: self.latency)
     }
 
     /// As the headless replay: 0 when every query was replayed and everything matched, 1 otherwise (a mismatch, an
@@ -646,7 +701,9 @@ public struct ReplayViewState: Sendable, Equatable {
         }
         // The wall time of a replay stepped by hand is mostly the user's: the time spent executing is what says
         // something.
+        // One query at a time (the view never sends ahead), so both durations are measured alike and judged.
         return printer.summary(
-            self.summary, files: 1, wallTime: wallTime, failures: failures, timeLabel: "Time executing")
+            self.summary, files: 1, wallTime: wallTime, failures: failures, timeLabel: "Time executing",
+            latency: self.latency, latencyRule: self.latencyRule)
     }
 }

@@ -30,11 +30,15 @@ public final class WorkspaceController: Sendable {
         }
     }
 
-    /// Hands commands over; they run in order.
+    /// Hands commands over; they run in order, except a cancel: it is for the step running now, so it cannot wait
+    /// behind it (the driver and the session let it in while the step waits for the target).
     public func send(_ commands: [WorkspaceCommand]) {
         for command in commands {
             if case .scan(let directory) = command {
                 self.scanner.scan(directory)
+            } else if case .replay(let id, .cancel) = command {
+                let driver = self.driver
+                Task.detached { await driver.cancelRunningQuery(id: id) }
             } else {
                 self.commands.yield(command)
             }

@@ -123,6 +123,9 @@ enum ReplayFixtures {
             step.difference = outcome.difference
             step.differingRows = outcome.differingRows
             step.notes = outcome.notes
+            // As the real session judges it (the view never sends ahead).
+            step.latencyRegression = LatencyRule().regression(
+                recordedMS: recorded.durationMS, replayedMS: replayed.durationMS)
         }
         return step
     }
@@ -176,6 +179,9 @@ struct FakeReplaySession {
             return .reportWritten(path: path)
         case .close:
             return .closed
+        case .cancel:
+            // Steps here end as soon as they start: there is never one left to cancel.
+            return .cancelFailed
         }
     }
 }

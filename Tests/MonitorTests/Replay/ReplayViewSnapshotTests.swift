@@ -164,23 +164,23 @@ import Testing
              pgreel replay  pseudo_user_2025-10-07_21-30-15.json  → postgres://postgres:***…
              5 queries  ✓ 4  ✗ 1  ! 0  ⊘ 0  · 0 pending            safety: none  ■ finished
             ── Queries (5) ───────────────────────────────────────── recorded ── replayed ──
-              ✓  1 SELECT count(*) FROM test_data;                   1 row       1 row
-              ✓  2 UPDATE test_data SET value = value WHERE id = 3;  UPDATE 1    UPDATE 1
-              ✗  3 SELECT * FROM test_data ORDER BY id;              3 rows      3 rows
-              ✓  4 SELECT┌─ Replay finished ─────────────────────────────────┐   ✗ 42P01
-              ✓  5 SELECT│ 📊 Replay Summary:                                │   1 row
-                         │    Queries executed: 5                            │
-                         │    Errors: 1 (all as recorded)                    │
-                         │    Results matched: 4                             │
-                         │    Results mismatched: 1                          │
-                         │    Time executing: 2.5 ms                         │
-                         │                                                   │
-                         │ ❌ Session replay found differences: 1 mismatched │
-                         │                                                   │
-            ── Query 5 · │ w writes the report   R restarts   Esc closes     │nter: detail ─
-             ✓ Results ma└───────────────────────────────────────────────────┘
-             Duration: recorded 0.30 ms · replayed 0.38 ms
-
+              ┌─ Replay finished ───────────────────────────────────────────────────────┐
+              │ 📊 Replay Summary:                                                      │
+              │    Queries executed: 5                                                  │
+              │    Errors: 1 (all as recorded)                                          │
+              │    Results matched: 4                                                   │
+              │    Results mismatched: 1                                                │
+              │    Time executing: 2.5 ms                                               │
+              │    Latency (5 queries run on both sides):                               │
+              │      recorded p50 0.410 ms · p95 1.200 ms · p99 1.200 ms · max 1.200 ms │
+              │      replayed p50 0.380 ms · p95 0.380 ms · p99 0.380 ms · max 0.380 ms │
+              │      replayed/recorded p50 0.93x · p95 0.32x · p99 0.32x                │
+              │    Latency regressions (over 2x and 1 ms slower): none                  │
+              │                                                                         │
+            ──│ ❌ Session replay found differences: 1 mismatched                       │l ─
+             ✓│                                                                         │
+             D│ w writes the report   R restarts   Esc closes                           │
+              └─────────────────────────────────────────────────────────────────────────┘
                SELECT value FROM test_data WHERE id = 1;
 
 
