@@ -96,8 +96,9 @@ import Testing
     }
 
     /// Sessions recorded at the same time through the proxy overlap again with --realtime: each of four sessions
-    /// waits for the same instant, then sleeps 0.6 s; replayed at recorded timing, every query is sent on schedule
-    /// (one at a time, the last would be 1.8 s late), and no more connections are opened than the recording had.
+    /// waits for the same instant, then sleeps 0.6 s; replayed at recorded timing, every query is sent about on
+    /// schedule (one session at a time, the last would be 1.8 s late), and no more connections are opened than the
+    /// recording had.
     @Test func realtimeKeepsTheRecordedOverlap() async throws {
         let server = try await TestPostgres.shared()
         let database = try await server.makeDatabase()
@@ -127,7 +128,9 @@ import Testing
         let lag = try #require(schedule["lag"] as? [String: Any])
         #expect(lag["count"] as? Int == 8)
         let late = try #require(lag["max_ms"] as? Double)
-        #expect(late < 500, "sent on schedule, not after another session's 0.6 s sleep: \(lag)")
+        // One session after another, the last would start 1.8 s late (3 × 0.6 s); connecting on a loaded machine
+        // may take a second, so the bound sits between the two.
+        #expect(late < 1200, "sent on schedule, not after other sessions' 0.6 s sleeps: \(lag)")
         #expect(replay.stdout.contains("Schedule: speed 1 · late p50 "), "\(replay.stdout)")
         #expect(replay.stdout.contains("queries/s achieved vs "), "\(replay.stdout)")
     }
