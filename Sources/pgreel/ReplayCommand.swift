@@ -291,7 +291,7 @@ struct ReplayCommand: AsyncParsableCommand {
         // With --compare-with, which sides differ: the report and the exit code say so.
         var sides: [String] = []
         var otherDifferences: [String] = []
-        if let targetB {
+        if targetB != nil {
             if !summary.succeeded { sides.append("A vs recording") }
             if !summaryB.succeeded {
                 sides.append("B vs recording")
@@ -301,7 +301,6 @@ struct ReplayCommand: AsyncParsableCommand {
                 sides.append("A vs B")
                 otherDifferences.append("A vs B: \(pairs.differing) differ")
             }
-            _ = targetB
         }
         let fidelity = ReplayFidelity(plan: plan, results: results, wallTime: wallTime)
         let schedule = printer.scheduleLines(
@@ -309,7 +308,7 @@ struct ReplayCommand: AsyncParsableCommand {
             concurrencySource: concurrencySource, speed: options.speed, fidelity: fidelity)
         output.write(
             lines: printer.summary(
-                summary, files: 1, wallTime: wallTime, failures: problems, latency: latency,
+                summary, wallTime: wallTime, failures: problems, latency: latency,
                 latencyRule: options.latency, failOnRegression: self.failOnRegression,
                 schedule: plan.jobs.count > 1 || options.speed != nil ? schedule : [],
                 notComparedReason: self.scale > 1 ? "--scale copies, or no recorded result" : "no recorded result",

@@ -703,7 +703,7 @@ public struct ReplayViewState: Sendable, Equatable {
         // something.
         // One query at a time (the view never sends ahead), so both durations are measured alike and judged.
         return printer.summary(
-            self.summary, files: 1, wallTime: wallTime, failures: failures, timeLabel: "Time executing",
+            self.summary, wallTime: wallTime, failures: failures, timeLabel: "Time executing",
             latency: self.latency, latencyRule: self.latencyRule)
     }
 }

@@ -10,6 +10,8 @@ struct Execution: Sendable {
     var skipped: String?
     /// Things worth knowing about how it was replayed.
     var notes: [String] = []
+    /// The server ended the session in its answer (a FATAL, then the connection closed): nothing more can run.
+    var serverEnded = false
 }
 
 /// Sends recorded queries to the target with the protocol they were recorded with, and collects the answers: the
@@ -24,8 +26,6 @@ actor QueryExecutor {
     private let target: String
     private var state: ReplayProtocolState
     private var rollback: RollbackTransaction?
-    /// The server ended the session (a FATAL answer, then the connection closed).
-    private(set) var serverEnded = false
 
     var transactionState: TransactionState { self.state.transactionState }
 
@@ -232,7 +232,8 @@ actor QueryExecutor {
         let end = cycle.end(extended: extended) ?? ready
         return Execution(
             result: collector.result(
-                queryNumber: query.queryNumber, durationMS: Self.milliseconds(max(end - start, .zero))))
+                queryNumber: query.queryNumber, durationMS: Self.milliseconds(max(end - start, .zero))),
+            serverEnded: cycle.serverEnded)
     }
 
     // MARK: - Pipelining
@@ -284,7 +285,6 @@ actor QueryExecutor {
                 received = try await self.connection.receive()
             } catch {
                 if let cycle = collector.connectionClosed() {
-                    self.serverEnded = true
                     return cycle
                 }
                 throw .connectionLost(target: self.target, reason: "\(error)")

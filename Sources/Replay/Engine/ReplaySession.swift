@@ -147,9 +147,6 @@ public actor ReplaySession {
             }
             self.position += 1
             self.summary.add(step)
-            if let executor = self.executor, await executor.serverEnded {
-                self.endedByServer = step
-            }
             return .query(step)
         }
     }
@@ -293,6 +290,9 @@ public actor ReplaySession {
         }
         self.pipelineFailed = replayed.error != nil
         step.replayed = replayed
+        if execution.serverEnded {
+            self.endedByServer = step
+        }
         if let recorded = item.recorded, !self.options.pipelines {
             step.latencyRegression = self.options.latency.regression(
                 recordedMS: recorded.durationMS, replayedMS: replayed.durationMS)

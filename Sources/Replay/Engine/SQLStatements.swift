@@ -108,13 +108,16 @@ public enum TransactionCommand: Sendable, Equatable {
     }
 }
 
-/// A token of SQL text: only the distinctions the splitter needs.
+/// A token of SQL text: only the distinctions the splitter and `IDMap` need.
 struct SQLToken {
     enum Kind: Equatable {
         case word(String)
         case quotedIdentifier(String)
         case semicolon
-        /// Strings, numbers, operators, parameters: anything else that is not whitespace or a comment.
+        /// A numeric constant as written (`5`, `1.5`, `1e3`, `0x1F`).
+        case number
+        /// Strings (the range includes their quotes), operators, parameters: anything else that is not
+        /// whitespace or a comment.
         case other
     }
 
@@ -174,6 +177,13 @@ struct SQLScanner {
                     self.index += 1
                     while self.index < self.bytes.count, Self.isDigit(self.bytes[self.index]) { self.index += 1 }
                 }
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                while self.index < self.bytes.count,
+                    Self.isWordPart(self.bytes[self.index]) || self.bytes[self.index] == UInt8(ascii: ".")
+                {
+                    self.index += 1
+                }
+                return SQLToken(kind: .number, range: start..<self.index)
             default:
                 if Self.isWordStart(byte) {
                     while self.index < self.bytes.count, Self.isWordPart(self.bytes[self.index]) { self.index += 1 }

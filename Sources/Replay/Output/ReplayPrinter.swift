@@ -382,22 +382,16 @@ public struct ReplayPrinter: Sendable {
     /// The closing summary. With `latency`, the percentiles of the queries that ran on both sides and the worst
     /// regressions come first; `failOnRegression` makes regressions a failure of the replay.
     public func summary(
-        _ summary: ReplaySummary, files: Int, wallTime: Duration, failures: [String], timeLabel: String = "Wall time",
+        _ summary: ReplaySummary, wallTime: Duration, failures: [String], timeLabel: String = "Wall time",
         latency: LatencySamples? = nil, latencyRule: LatencyRule = LatencyRule(), failOnRegression: Bool = false,
         schedule: [String] = [], notComparedReason: String = "no recorded result", pipelined: Bool = false,
         comparison: [String] = [], otherDifferences: [String] = []
     ) -> [String] {
         let rule = String(repeating: "━", count: Self.ruleWidth)
         var lines = ["", rule, self.style("📊 Replay Summary:", .bold)]
-        if files > 1 { lines.append("   Session files: \(files)") }
         lines += schedule
         lines.append("   Queries executed: \(summary.executed)")
-        var errors = "   Errors: \(summary.errors)"
-        if summary.errors > 0 {
-            let expected = summary.errors - summary.unexpectedErrors
-            errors += expected == summary.errors ? " (all as recorded)" : " (\(expected) as recorded)"
-        }
-        lines.append(errors)
+        lines.append("   " + Self.errorsText(summary))
         lines.append("   Results matched: \(summary.matched)")
         lines.append("   Results mismatched: \(summary.mismatched)")
         if summary.notCompared > 0 { lines.append("   Not compared (\(notComparedReason)): \(summary.notCompared)") }
@@ -438,16 +432,13 @@ public struct ReplayPrinter: Sendable {
         _ samples: LatencySamples, rule: LatencyRule, listed: Int = 10, pipelined: Bool = false
     ) -> [String] {
         guard let latency = samples.summary else { return [] }
-        func row(_ name: String, _ p: LatencyPercentiles) -> String {
-            "   \(name) p50 \(Self.ms(p.p50)) · p95 \(Self.ms(p.p95)) · p99 \(Self.ms(p.p99)) · max \(Self.ms(p.max))"
-        }
         func ratio(_ replayed: Double, _ recorded: Double) -> String {
             LatencySummary.ratio(replayed, recorded).map { String(format: "%.2fx", $0) } ?? "–"
         }
         var lines = [
             "   Latency (\(latency.recorded.count) queries run on both sides):",
-            row("  recorded", latency.recorded),
-            row("  replayed", latency.replayed),
+            Self.percentilesRow("recorded", latency.recorded),
+            Self.percentilesRow("replayed", latency.replayed),
             "     replayed/recorded p50 \(ratio(latency.replayed.p50, latency.recorded.p50)) · "
                 + "p95 \(ratio(latency.replayed.p95, latency.recorded.p95)) · "
                 + "p99 \(ratio(latency.replayed.p99, latency.recorded.p99))",
@@ -488,13 +479,8 @@ public struct ReplayPrinter: Sendable {
         pairs: PairCounts
     ) -> [String] {
         var lines = [self.style("   Target B (" + self.clean(targetB) + "):", .bold)]
-        var errors = "     Errors: \(summaryB.errors)"
-        if summaryB.errors > 0 {
-            let expected = summaryB.errors - summaryB.unexpectedErrors
-            errors += expected == summaryB.errors ? " (all as recorded)" : " (\(expected) as recorded)"
-        }
         lines.append("     Queries executed: \(summaryB.executed)")
-        lines.append(errors)
+        lines.append("     " + Self.errorsText(summaryB))
         lines.append("     Results matched: \(summaryB.matched)")
         lines.append("     Results mismatched: \(summaryB.mismatched)")
         let agree = pairs.compared - pairs.differing
@@ -503,16 +489,28 @@ public struct ReplayPrinter: Sendable {
                 "   A vs B: \(agree) of \(pairs.compared) results agree, \(pairs.differing) differ",
                 pairs.differing == 0 ? .green : .red))
         if let a = latencyA.summary?.replayed, let b = latencyB.summary?.replayed {
-            func row(_ name: String, _ p: LatencyPercentiles) -> String {
-                "     \(name) p50 \(Self.ms(p.p50)) · p95 \(Self.ms(p.p95)) · p99 \(Self.ms(p.p99)) · max \(Self.ms(p.max))"
-            }
             lines.append("   Latency on A and B (\(a.count) and \(b.count) queries):")
-            lines.append(row("A", a))
-            lines.append(row("B", b))
+            lines.append(Self.percentilesRow("A", a))
+            lines.append(Self.percentilesRow("B", b))
             lines.append("   " + Self.speedText(a: a.p95, b: b.p95, at: "p95") + " · "
                 + Self.speedText(a: a.p50, b: b.p50, at: "p50"))
         }
         return lines
+    }
+
+    /// `Errors: 3 (2 as recorded)`: how many failed, and how many of them failed when recorded too.
+    static func errorsText(_ summary: ReplaySummary) -> String {
+        var text = "Errors: \(summary.errors)"
+        if summary.errors > 0 {
+            let expected = summary.errors - summary.unexpectedErrors
+            text += expected == summary.errors ? " (all as recorded)" : " (\(expected) as recorded)"
+        }
+        return text
+    }
+
+    /// `     recorded p50 0.412 ms · p95 1.600 ms · p99 1.852 ms · max 3.158 ms`.
+    static func percentilesRow(_ label: String, _ p: LatencyPercentiles) -> String {
+        "     \(label) p50 \(Self.ms(p.p50)) · p95 \(Self.ms(p.p95)) · p99 \(Self.ms(p.p99)) · max \(Self.ms(p.max))"
     }
 
     /// `B is 1.40x slower than A at p95` (or faster, or as fast within 5%).

@@ -49,6 +49,10 @@ import Testing
                 SELECT * FROM lines WHERE order_id = 105 AND note <> '5' AND x5 = 55 LIMIT 5 /* 5 */ OFFSET $$5$$;
                 """)
         #expect(done.count == 3)
+        // SQLScanner's rules: an escape string and a nested comment hide their 5s too.
+        let escaped = map.substituteLiterals(in: "SELECT E'it\\'s = 5', 1 /* a /* 5 */ = 5 */ WHERE id = 5")
+        #expect(escaped.0 == "SELECT E'it\\'s = 5', 1 /* a /* 5 */ = 5 */ WHERE id = 105")
+        #expect(escaped.1.count == 1)
         let extended = RecordedQuery(
             queryNumber: 3, sql: "SELECT * FROM lines WHERE order_id = $1 AND qty = $2", queryProtocol: .extended,
             parameters: [RecordedParameter(value: "5", format: .text), RecordedParameter(value: "2", format: .text)])

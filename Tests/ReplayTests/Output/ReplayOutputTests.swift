@@ -82,7 +82,7 @@ import Testing
         summary.add(Self.mismatched)
         #expect(!summary.succeeded)
         let lines = ReplayPrinter(options: .init(color: false)).summary(
-            summary, files: 1, wallTime: .milliseconds(1500), failures: [])
+            summary, wallTime: .milliseconds(1500), failures: [])
         #expect(lines.contains("📊 Replay Summary:"))
         #expect(lines.contains("   Queries executed: 2"))
         #expect(lines.contains("   Errors: 0"))
